@@ -1,0 +1,58 @@
+"""App configuration: model binding, the start-up security check and signals."""
+
+from django.apps import AppConfig
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.db.models.signals import m2m_changed, post_delete
+from django.utils.translation import gettext_lazy as _
+
+from . import settings as app_settings
+
+
+class DjangoNetjsonconfigApp(AppConfig):
+    """
+    Third-party apps subclass it, set their own ``name``/``label`` and
+    override ``__setmodels__()`` to point at their models.
+    """
+
+    name = "django_netjsonconfig"
+    label = "django_netjsonconfig"
+    verbose_name = _("Configurations")
+    default_auto_field = "django.db.models.AutoField"
+
+    def ready(self):
+        self.__setmodels__()
+        self.check_settings()
+        self.connect_signals()
+        from . import checks  # noqa: F401  (registers the system checks)
+
+    def __setmodels__(self):
+        """Sets ``config_model`` and ``vpnclient_model`` (imported here: the registry is ready)."""
+        from .models import Config, VpnClient
+
+        self.config_model = Config
+        self.vpnclient_model = VpnClient
+
+    def check_settings(self):
+        """Refuses to start in production with registration open and no shared secret."""
+        if not settings.DEBUG and app_settings.REGISTRATION_ENABLED and not app_settings.SHARED_SECRET:
+            raise ImproperlyConfigured(
+                "NETJSONCONFIG_SHARED_SECRET is not set: devices could not register safely. "
+                "Set NETJSONCONFIG_SHARED_SECRET to a long random string, or disable "
+                "automatic registration with NETJSONCONFIG_REGISTRATION_ENABLED = False."
+            )
+
+    def connect_signals(self):
+        from .base.config import install_diff_based_set
+
+        config_model = self.config_model
+        through = config_model.templates.through
+        uid = f"{self.label}_{config_model._meta.model_name}"
+        for receiver in (config_model.clean_templates, config_model.templates_changed, config_model.manage_vpn_clients):
+            m2m_changed.connect(receiver, sender=through, dispatch_uid=f"{uid}_{receiver.__name__}")
+        post_delete.connect(
+            self.vpnclient_model.post_delete,
+            sender=self.vpnclient_model,
+            dispatch_uid=f"{uid}_vpnclient_post_delete",
+        )
+        install_diff_based_set(config_model)

@@ -1,0 +1,137 @@
+"""Abstract configuration template: ``AbstractTemplate``."""
+
+import json
+
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+from django.utils.translation import gettext_lazy as _
+
+from django_netjsonconfig import settings as app_settings
+
+from .base import BaseConfig
+
+TYPE_CHOICES = (("generic", _("Generic")), ("vpn", _("VPN-client")))
+
+
+def default_auto_cert():
+    """
+    Default of ``auto_cert``: reads NETJSONCONFIG_DEFAULT_AUTO_CERT when a
+    template is created, so the setting's value is not frozen in migrations.
+    """
+    return app_settings.DEFAULT_AUTO_CERT
+
+
+def _same_json(first, second):
+    return json.dumps(first) == json.dumps(second)
+
+
+class AbstractTemplate(BaseConfig):
+    """
+    A reusable NetJSON fragment. Configs apply their templates in order, then
+    their own NetJSON on top. VPN-client templates also give each config using
+    them a VPN client (and, with ``auto_cert``, its own certificate).
+    """
+
+    vpn = models.ForeignKey(
+        "django_netjsonconfig.Vpn",
+        verbose_name=_("VPN"),
+        blank=True,
+        null=True,
+        on_delete=models.CASCADE,
+    )
+    type = models.CharField(
+        _("type"),
+        max_length=16,
+        choices=TYPE_CHOICES,
+        default="generic",
+        db_index=True,
+        help_text=_("template type, determines which features are available"),
+    )
+    default = models.BooleanField(
+        _("enabled by default"),
+        default=False,
+        db_index=True,
+        help_text=_("whether new configurations will have this template enabled by default"),
+    )
+    auto_cert = models.BooleanField(
+        _("auto certificate"),
+        default=default_auto_cert,
+        db_index=True,
+        help_text=_(
+            "whether x509 client certificates should be automatically managed "
+            "behind the scenes for each configuration using this template; "
+            "valid only for the VPN type"
+        ),
+    )
+
+    __template__ = True
+
+    class Meta:
+        abstract = True
+        verbose_name = _("template")
+        verbose_name_plural = _("templates")
+
+    def __str__(self):
+        return f"[{self.get_type_display()}-{self.get_backend_display()}] {self.name}"
+
+    def save(self, *args, **kwargs):
+        """
+        Saves the template; when its NetJSON, backend or VPN changed, every
+        config using it is flagged ``modified`` with a single UPDATE (and, for
+        a VPN change, gets its VPN clients updated).
+        """
+        stored = None
+        if not self._state.adding:
+            stored = (
+                type(self)._default_manager.filter(pk=self.pk).values("backend", "config", "type", "vpn_id").first()
+            )
+        with transaction.atomic():
+            super().save(*args, **kwargs)
+            if stored is None:
+                return
+            if stored["backend"] != self.backend or not _same_json(
+                self._meta.get_field("config").to_python(stored["config"]), self.config
+            ):
+                self._config_model().invalidate_checksums(self.config_relations.all())
+            if (stored["type"], stored["vpn_id"]) != (self.type, self.vpn_id):
+                for config in self.config_relations.all():
+                    config.sync_vpn_clients()
+
+    def _config_model(self):
+        return self._meta.get_field("config_relations").related_model
+
+    def clean(self):
+        """
+        Validates the template alone, then the VPN rules: VPN-client templates
+        need a VPN server (and get its client configuration when empty); other
+        types drop ``vpn`` and ``auto_cert``.
+        """
+        super().clean()
+        if self.type == "vpn" and not self.vpn_id:
+            raise ValidationError({"vpn": _('A VPN server must be selected when the template type is "VPN-client".')})
+        if self.type != "vpn":
+            self.vpn = None
+            self.auto_cert = False
+        elif not self.config:
+            self.config = self.vpn.auto_client(auto_cert=self.auto_cert)
+        self.check_related_configs()
+
+    def check_related_configs(self):
+        """
+        Refuses a change that would make a config using this template invalid,
+        so that devices never poll a configuration that cannot be rendered.
+        """
+        if self._state.adding or not self.backend:
+            return
+        errors = []
+        for config in self.config_relations.all():
+            templates = [self if template.pk == self.pk else template for template in config.templates.all()]
+            try:
+                config.check_templates(templates)
+            except ValidationError as error:
+                errors.append(
+                    _('Configuration "%(name)s" would become invalid: %(error)s')
+                    % {"name": config.name, "error": " ".join(error.messages)}
+                )
+        if errors:
+            raise ValidationError(errors)

@@ -1,0 +1,9 @@
+"""Controller URLs used by devices (namespace ``controller``)."""
+
+from django_netjsonconfig.utils import get_controller_urls
+
+from . import views
+
+app_name = "controller"
+
+urlpatterns = get_controller_urls(views)

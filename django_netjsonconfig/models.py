@@ -1,0 +1,33 @@
+"""Concrete models of django-netjsonconfig."""
+
+from .base.config import AbstractConfig, TemplatesVpnMixin
+from .base.template import AbstractTemplate
+from .base.vpn import AbstractVpn, AbstractVpnClient
+
+
+class Config(TemplatesVpnMixin, AbstractConfig):
+    class Meta(AbstractConfig.Meta):
+        abstract = False
+
+
+class Template(AbstractTemplate):
+    class Meta(AbstractTemplate.Meta):
+        abstract = False
+
+
+class Vpn(AbstractVpn):
+    class Meta(AbstractVpn.Meta):
+        abstract = False
+
+
+class VpnClient(AbstractVpnClient):
+    class Meta(AbstractVpnClient.Meta):
+        abstract = False
+
+
+def _through_str(through):
+    return str(through.template)
+
+
+# the admin's delete confirmation lists these rows: show the template's name
+Config.templates.through.__str__ = _through_str

@@ -1,0 +1,51 @@
+"""
+Settings of django-netjsonconfig.
+
+Every ``NETJSONCONFIG_<NAME>`` Django setting is exposed here as ``<NAME>`` and
+is read from ``django.conf.settings`` each time it is accessed, so that
+``override_settings`` and ``mock.patch.object(app_settings, "NAME", ...)`` both
+work in tests. Import the module, never the names::
+
+    from django_netjsonconfig import settings as app_settings
+    app_settings.SHARED_SECRET
+"""
+
+from django.conf import settings
+
+PREFIX = "NETJSONCONFIG_"
+
+DEFAULTS = {
+    "BACKENDS": (
+        ("netjsonconfig.OpenWrt", "OpenWRT/LEDE"),
+        ("netjsonconfig.OpenWisp", "OpenWISP Firmware 1.x"),
+    ),
+    "VPN_BACKENDS": (("django_netjsonconfig.vpn_backends.OpenVpn", "OpenVPN"),),
+    "REGISTRATION_ENABLED": True,
+    "CONSISTENT_REGISTRATION": True,
+    "SHARED_SECRET": "",
+    "CONTEXT": {},
+    "DEFAULT_AUTO_CERT": True,
+    "CERT_PATH": "/etc/x509",
+    "COMMON_NAME_FORMAT": "{mac_address}-{name}",
+    # size in bits of the Diffie-Hellman parameters generated for VPN servers
+    "DH_KEY_LENGTH": 2048,
+    # cache alias used for rendered archives (see "Performance" in README)
+    "CACHE": "default",
+    # seconds a rendered archive stays in the cache
+    "ARCHIVE_CACHE_TIMEOUT": 60 * 60 * 24 * 7,
+}
+
+
+def _first_path(setting_name):
+    choices = __getattr__(setting_name)
+    return choices[0][0] if choices else None
+
+
+def __getattr__(name):
+    if name == "DEFAULT_BACKEND":
+        return getattr(settings, PREFIX + name, _first_path("BACKENDS"))
+    if name == "DEFAULT_VPN_BACKEND":
+        return getattr(settings, PREFIX + name, _first_path("VPN_BACKENDS"))
+    if name in DEFAULTS:
+        return getattr(settings, PREFIX + name, DEFAULTS[name])
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

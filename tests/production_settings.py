@@ -1,0 +1,26 @@
+"""
+Production-style settings for the demo project (``check --deploy`` clean).
+
+Secrets come from the environment; the defaults here only exist so that CI
+can run ``check --deploy`` without a real deployment.
+"""
+
+import os
+
+from .settings import *  # noqa: F403
+
+DEBUG = False
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "ci-only-" + "k9Fz2Lq8Xr4Wt7Yp3Hn6Bv1Mc5Jd0Gs" * 2)
+ALLOWED_HOSTS = os.environ.get("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1").split(",")
+NETJSONCONFIG_SHARED_SECRET = os.environ.get("NETJSONCONFIG_SHARED_SECRET", "ci-only-shared-secret-change-me")
+
+SECURE_SSL_REDIRECT = os.environ.get("DJANGO_SSL_REDIRECT", "1") == "1"
+# devices poll over plain HTTP/1.1 behind the TLS-terminating proxy
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_HSTS_SECONDS = 60 * 60 * 24 * 365
+SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+SECURE_HSTS_PRELOAD = True
+SESSION_COOKIE_SECURE = True
+CSRF_COOKIE_SECURE = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "SAMEORIGIN"

@@ -1,12 +1,30 @@
 """App configuration: model binding, the start-up security check and signals."""
 
-from django.apps import AppConfig
+from django.apps import AppConfig, apps
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db.models.signals import m2m_changed, post_delete
 from django.utils.translation import gettext_lazy as _
 
 from . import settings as app_settings
+
+
+def _install_x509_if_missing():
+    """
+    The 0.5.6 README lists only django_netjsonconfig, django.contrib.admin,
+    sortedm2m and reversion in INSTALLED_APPS, yet the VPN models point at
+    django-x509's CA and certificates. Projects set up from that README get
+    django_x509 registered here, while the registry is being populated (the
+    system check ``django_netjsonconfig.I001`` asks to list it explicitly).
+    """
+    if apps.apps_ready or "django_x509" in apps.app_configs:
+        return
+    for entry in settings.INSTALLED_APPS:
+        if entry == "django_x509" or str(entry).startswith("django_x509."):
+            return
+    app_config = AppConfig.create("django_x509")
+    app_config.apps = apps
+    apps.app_configs[app_config.label] = app_config
 
 
 class DjangoNetjsonconfigApp(AppConfig):
@@ -19,6 +37,10 @@ class DjangoNetjsonconfigApp(AppConfig):
     label = "django_netjsonconfig"
     verbose_name = _("Configurations")
     default_auto_field = "django.db.models.AutoField"
+
+    def __init__(self, app_name, app_module):
+        super().__init__(app_name, app_module)
+        _install_x509_if_missing()
 
     def ready(self):
         self.__setmodels__()

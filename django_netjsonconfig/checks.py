@@ -1,6 +1,7 @@
 """System checks of django-netjsonconfig (ids ``django_netjsonconfig.E00x``/``W00x``)."""
 
-from django.core.checks import Error, Warning, register
+from django.conf import settings
+from django.core.checks import Error, Info, Warning, register
 from django.utils.module_loading import import_string
 
 from . import settings as app_settings
@@ -73,6 +74,14 @@ def check_settings(app_configs, **kwargs):
                 f"NETJSONCONFIG_COMMON_NAME_FORMAT is invalid: {error!r}.",
                 hint="Use str.format placeholders naming Config fields, e.g. '{mac_address}-{name}'.",
                 id="django_netjsonconfig.E006",
+            )
+        )
+    if not any(entry == "django_x509" or str(entry).startswith("django_x509.") for entry in settings.INSTALLED_APPS):
+        errors.append(
+            Info(
+                "django_x509 is not in INSTALLED_APPS; django-netjsonconfig registered it automatically.",
+                hint="Add 'django_x509' to INSTALLED_APPS before 'django.contrib.admin'.",
+                id="django_netjsonconfig.I001",
             )
         )
     secret = app_settings.SHARED_SECRET

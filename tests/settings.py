@@ -22,7 +22,7 @@ INSTALLED_APPS = [
 ]
 if os.environ.get("SAMPLE_APP"):
     INSTALLED_APPS.remove("django_netjsonconfig")
-    INSTALLED_APPS.insert(INSTALLED_APPS.index("django_x509"), "tests.sample_app")
+    INSTALLED_APPS.insert(INSTALLED_APPS.index("django_x509"), "tests.sample_app.apps.SampleConfig")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

@@ -1,0 +1,31 @@
+# the README's "Extending controller views" example
+from django_netjsonconfig.controller.generics import (
+    BaseChecksumView,
+    BaseDownloadConfigView,
+    BaseRegisterView,
+    BaseReportStatusView,
+)
+
+from ..models import Config  # this is your custom model
+
+
+class ChecksumView(BaseChecksumView):
+    model = Config
+
+
+class DownloadConfigView(BaseDownloadConfigView):
+    model = Config
+
+
+class ReportStatusView(BaseReportStatusView):
+    model = Config
+
+
+class RegisterView(BaseRegisterView):
+    model = Config
+
+
+checksum = ChecksumView.as_view()
+download_config = DownloadConfigView.as_view()
+report_status = ReportStatusView.as_view()
+register = RegisterView.as_view()

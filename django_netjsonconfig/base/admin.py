@@ -138,7 +138,14 @@ class BaseConfigAdmin(ModelAdmin):
         instance.name = uuid.uuid4().hex
         if "mac_address" in data:
             instance.mac_address = get_random_mac()
-        instance.full_clean(exclude=["id", "key"], validate_unique=False)
+        instance.clean_fields(exclude=["id", "key"])
+        try:
+            instance.clean()
+        except ValidationError as error:
+            # field errors (e.g. a VPN template without VPN) are bad input;
+            # schema errors are what the preview is for: shown in the page
+            if set(getattr(error, "error_dict", {"__all__": None})) != {"__all__"}:
+                raise
         for attname, value in unique_values.items():
             if value:
                 setattr(instance, attname, uuid.UUID(value) if attname == "id" else value)

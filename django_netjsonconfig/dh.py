@@ -9,10 +9,16 @@ parameters of their own generate them outside the request cycle with
 ``manage.py netjsonconfig_dhparam`` (which uses ``generate_dh_parameters``).
 """
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import dh
+import base64
+import binascii
+import warnings
 
-from . import settings as app_settings
+from django_netjsonconfig import settings as app_settings
+
+PEM_HEADER = "-----BEGIN DH PARAMETERS-----"
+PEM_FOOTER = "-----END DH PARAMETERS-----"
+#: smallest size ``cryptography`` accepts (only sensible for tests)
+MIN_KEY_SIZE = 512
 
 RFC7919_GROUPS = {
     2048: """\
@@ -66,6 +72,36 @@ def default_dh_parameters():
 
 
 def generate_dh_parameters(length=2048):
-    """Generates fresh DH parameters (PEM text). Takes seconds to minutes."""
-    parameters = dh.generate_parameters(generator=2, key_size=int(length))
-    return parameters.parameter_bytes(serialization.Encoding.PEM, serialization.ParameterFormat.PKCS3).decode()
+    """
+    Generates fresh DH parameters (PEM text) with ``cryptography``. Takes
+    seconds (2048 bits) to many minutes (4096 bits): never call it while a
+    request waits.
+    """
+    length = int(length)
+    if length < MIN_KEY_SIZE:
+        raise ValueError(f"DH parameters must be at least {MIN_KEY_SIZE} bits long")
+    # recent cryptography releases flag finite-field DH as deprecated (the
+    # import itself warns); OpenVPN servers still need these parameters
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*Diffie-Hellman", category=UserWarning)
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import dh
+
+        parameters = dh.generate_parameters(generator=2, key_size=length)
+        pem = parameters.parameter_bytes(serialization.Encoding.PEM, serialization.ParameterFormat.PKCS3)
+    return pem.decode()
+
+
+def is_dh_pem(text):
+    """
+    Whether ``text`` looks like PEM-encoded DH parameters (markers around
+    valid base64); a cheap check that catches pasting mistakes.
+    """
+    text = (text or "").strip()
+    if not (text.startswith(PEM_HEADER) and text.endswith(PEM_FOOTER)):
+        return False
+    body = "".join(text[len(PEM_HEADER) : -len(PEM_FOOTER)].split())
+    try:
+        return bool(base64.b64decode(body, validate=True))
+    except (binascii.Error, ValueError):
+        return False

@@ -3,11 +3,27 @@
 from __future__ import annotations
 
 import functools
+import hmac
+import ipaddress
 import json
+import logging
 from collections import OrderedDict
+from collections.abc import Iterable
 from copy import deepcopy
 
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404 as django_get_object_or_404
+from django.utils.ipv6 import clean_ipv6_address
 from django.utils.module_loading import import_string
+
+logger = logging.getLogger(__name__)
+
+#: header that tells the device agents they are talking to a controller
+CONTROLLER_HEADER = "X-Openwisp-Controller"
+
+#: longest textual IP address (IPv4-mapped IPv6); longer values are not parsed
+_MAX_IP_LENGTH = 45
 
 
 @functools.cache
@@ -32,7 +48,17 @@ def get_controller_urls(views_module):
     """
     URL patterns of the device controller bound to the ``checksum``,
     ``download_config``, ``report_status``, ``register`` (and, when present,
-    ``update_info``) callables of ``views_module``.
+    ``update_info``) callables of ``views_module``. Paths and names are those
+    the device agents and 0.5.6 use::
+
+        controller/checksum/<pk>/          checksum
+        controller/download-config/<pk>/   download_config
+        controller/report-status/<pk>/     report_status
+        controller/register/               register
+        controller/update-info/<pk>/       update_info
+
+    ``<pk>`` accepts anything without a slash: the views answer 404 to values
+    that are not UUIDs (32 hex characters or the dashed form).
     """
     from django.urls import path
 
@@ -45,3 +71,148 @@ def get_controller_urls(views_module):
     if hasattr(views_module, "update_info"):
         urls.append(path("controller/update-info/<str:pk>/", views_module.update_info, name="update_info"))
     return urls
+
+
+# controller responses -------------------------------------------------------
+
+
+class ControllerResponse(HttpResponse):
+    """
+    An ``HttpResponse`` carrying ``X-Openwisp-Controller: true``, the header
+    device agents look for before trusting an answer.
+
+    The controller logs its own rejections without the request object (whose
+    text form contains the query string, i.e. the device key), so the response
+    is flagged as logged: Django then does not log it again with the request
+    attached.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self[CONTROLLER_HEADER] = "true"
+        self._has_been_logged = True
+
+
+def describe_request(request: HttpRequest) -> str:
+    """``"<METHOD> <path> from <address>"``: what logs may say about a request (never its parameters)."""
+    return f"{request.method} {request.path} from {request.META.get('REMOTE_ADDR', '?')}"
+
+
+def invalid_response(
+    request: HttpRequest, error: str, status: int, content_type: str = "text/plain"
+) -> ControllerResponse:
+    """
+    Logs ``error`` at WARNING level (with method, path and client address, not
+    the request parameters) and returns it as a controller response.
+    """
+    logger.warning("%s (%s): %s", error.strip(), status, describe_request(request))
+    return ControllerResponse(error, content_type=content_type, status=status)
+
+
+def _is_allowed(value: str, allowed_values) -> bool:
+    if isinstance(allowed_values, str) or not isinstance(allowed_values, Iterable):
+        allowed_values = [allowed_values]
+    posted = value.encode("utf-8", "replace")
+    matches = False
+    for allowed in allowed_values:
+        # constant time, and no early exit: every candidate is compared
+        matches |= hmac.compare_digest(posted, str(allowed).encode("utf-8", "replace"))
+    return matches
+
+
+def forbid_unallowed(request: HttpRequest, param_group: str, param: str, allowed_values=None):
+    """
+    Checks parameter ``param`` of ``request.GET`` or ``request.POST``
+    (``param_group`` is ``"GET"`` or ``"POST"``). Returns a 400 response when it
+    is absent or empty, a 403 response when ``allowed_values`` (one value or a
+    list) is given and does not contain it, ``None`` when it is acceptable.
+    Values are compared in constant time, so it is fit for keys and secrets.
+    """
+    value = getattr(request, param_group).get(param, "")
+    if not value:
+        return invalid_response(request, f'error: missing required parameter "{param}"\n', 400)
+    if allowed_values is not None and not _is_allowed(value, allowed_values):
+        return invalid_response(request, f"error: wrong {param}\n", 403)
+    return None
+
+
+def send_file(filename: str, contents) -> ControllerResponse:
+    """
+    A configuration archive as an attachment named ``<filename>.tar.gz``
+    (``filename`` is given without the extension). ``contents`` is ``bytes``
+    or a binary stream such as the one returned by ``generate()``.
+    """
+    if hasattr(contents, "getvalue"):
+        contents = contents.getvalue()
+    response = ControllerResponse(contents, content_type="application/octet-stream")
+    response["Content-Disposition"] = f"attachment; filename={filename}.tar.gz"
+    return response
+
+
+def send_config(config, request: HttpRequest) -> ControllerResponse:
+    """
+    Records the client address as ``last_ip`` and returns the configuration
+    archive of ``config`` (from the archive cache when it is current).
+    """
+    update_last_ip(config, request)
+    return send_file(config.name, config.get_cached_archive()[1])
+
+
+def normalize_ip(value) -> str | None:
+    """
+    ``value`` as stored by a ``GenericIPAddressField`` (IPv6 compressed), or
+    ``None`` when it is not a plain IPv4/IPv6 address (zone ids are refused).
+    """
+    if not isinstance(value, str) or not value or len(value) > _MAX_IP_LENGTH or "%" in value:
+        return None
+    try:
+        address = ipaddress.ip_address(value)
+    except ValueError:
+        return None
+    if address.version == 6:
+        try:
+            return clean_ipv6_address(value)
+        except ValidationError:
+            return None
+    return str(address)
+
+
+def get_client_ip(request: HttpRequest) -> str | None:
+    """The client address (``REMOTE_ADDR`` as is, normalised), ``None`` if it is not an IP address."""
+    return normalize_ip(request.META.get("REMOTE_ADDR"))
+
+
+def update_device_fields(config, **fields) -> list[str]:
+    """
+    Writes the device-reported ``fields`` that differ from the values of
+    ``config`` with one ``UPDATE`` of those columns only (no ``save()``: the
+    operator's concurrent edits of other columns are never overwritten and
+    ``modified`` does not change). ``None`` values are skipped. Returns the
+    names of the columns written.
+    """
+    changes = {name: value for name, value in fields.items() if value is not None and getattr(config, name) != value}
+    if changes:
+        type(config)._default_manager.filter(pk=config.pk).update(**changes)
+        for name, value in changes.items():
+            setattr(config, name, value)
+    return list(changes)
+
+
+def update_last_ip(config, request: HttpRequest, **fields) -> list[str]:
+    """
+    Stores the client address as ``last_ip`` (and the other device-reported
+    ``fields`` given) when it changed; see ``update_device_fields``.
+    """
+    return update_device_fields(config, last_ip=get_client_ip(request), **fields)
+
+
+def get_object_or_404(model, **kwargs):
+    """
+    Like Django's, but malformed lookup values (e.g. a primary key that is not
+    a UUID) raise ``Http404`` too instead of an error. ``model`` may also be a
+    manager or a queryset.
+    """
+    try:
+        return django_get_object_or_404(model, **kwargs)
+    except (ValidationError, ValueError, TypeError, OverflowError) as error:
+        raise Http404("No such object") from error

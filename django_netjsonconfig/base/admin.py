@@ -121,20 +121,9 @@ class BaseConfigAdmin(ModelAdmin):
 
     def _get_preview_instance(self, data):
         """An unsaved, cleaned instance built from ``data`` plus its templates (or None)."""
-        opts = self.model._meta
-        unique_values = {}
-        kwargs = {}
-        for field in opts.concrete_fields:
-            if field.name not in data:
-                continue
-            value = data.get(field.name)
-            if field.unique:
-                unique_values[field.attname] = value
-            elif field.is_relation:
-                kwargs[field.attname] = value or None
-            else:
-                kwargs[field.name] = value
+        kwargs, unique_values = self._split_preview_data(data)
         instance = self.model(**kwargs)
+        # placeholders keep uniqueness checks quiet; the real values come back below
         instance.name = uuid.uuid4().hex
         if "mac_address" in data:
             instance.mac_address = get_random_mac()
@@ -147,12 +136,27 @@ class BaseConfigAdmin(ModelAdmin):
             if set(getattr(error, "error_dict", {"__all__": None})) != {"__all__"}:
                 raise
         for attname, value in unique_values.items():
-            if value:
-                setattr(instance, attname, uuid.UUID(value) if attname == "id" else value)
+            setattr(instance, attname, self.model._meta.get_field(attname).to_python(value))
         templates = None
         if hasattr(instance, "get_default_templates") and "templates" in data:
             templates = self._get_preview_templates(data.get("templates"))
         return instance, templates
+
+    def _split_preview_data(self, data):
+        """Posted model fields as constructor kwargs, and the unique ones set aside."""
+        kwargs, unique_values = {}, {}
+        for field in self.model._meta.concrete_fields:
+            value = data.get(field.name)
+            if value is None:
+                continue
+            if field.unique:
+                if value:
+                    unique_values[field.attname] = value
+            elif field.is_relation:
+                kwargs[field.attname] = value or None
+            else:
+                kwargs[field.name] = value
+        return kwargs, unique_values
 
     def _get_preview_templates(self, value):
         template_model = self.model._meta.get_field("templates").related_model

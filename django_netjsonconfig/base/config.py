@@ -11,6 +11,8 @@ import netjsonconfig
 from django.core.cache import caches
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
+from django.db.models import Case, F, Max, Value, When
+from django.db.models.functions import Concat, Right
 from django.utils.translation import gettext_lazy as _
 from model_utils import Choices
 from model_utils.fields import StatusField
@@ -57,6 +59,24 @@ def render_fingerprint():
 
 def _archive_cache_key(pk, checksum):
     return f"django_netjsonconfig:archive:{pk.hex}:{checksum}"
+
+
+#: ``checksum_db`` of an invalidated config: "<status before>!<md5 before>"
+INVALIDATED_MARK = "!"
+
+
+def parse_checksum_db(value):
+    """
+    Splits a stored ``checksum_db`` into ``(fingerprint, status to restore,
+    md5)``. A fresh value is ``"<fingerprint>:<md5>"``; an invalidated one
+    (see ``invalidate_checksums``) is ``"<status before>!<md5 before>"``;
+    missing parts are empty strings.
+    """
+    if INVALIDATED_MARK in value:
+        status, _sep, checksum = value.partition(INVALIDATED_MARK)
+        return "", status, checksum
+    fingerprint, _sep, checksum = value.partition(":")
+    return fingerprint, "", checksum
 
 
 class AbstractConfig(BaseConfig):
@@ -177,7 +197,7 @@ class AbstractConfig(BaseConfig):
     @property
     def stored_checksum(self):
         """The stored checksum if it is still valid for this deployment, else ``None``."""
-        fingerprint, _sep, checksum = self.checksum_db.partition(":")
+        fingerprint, _status, checksum = parse_checksum_db(self.checksum_db)
         if checksum and fingerprint == render_fingerprint():
             return checksum
         return None
@@ -187,21 +207,22 @@ class AbstractConfig(BaseConfig):
         archive = self.generate().getvalue()
         return archive, hashlib.md5(archive).hexdigest()
 
-    def refresh_checksum(self, archive=None):
+    def refresh_checksum(self):
         """
-        Renders the configuration, stores its checksum and caches the archive;
-        flips ``status`` to ``modified`` when a previously known checksum
-        differs. Writes only ``checksum_db`` and ``status``. Returns
-        ``(checksum, archive bytes)``.
+        Renders the configuration, stores its checksum and caches the archive.
+        ``status`` becomes ``modified`` when a previously known checksum
+        differs; a config flagged ``modified`` by ``invalidate_checksums``
+        whose output turns out unchanged gets its former status back. Writes
+        only ``checksum_db`` and ``status``. Returns ``(checksum, archive bytes)``.
         """
-        previous = self.checksum_db.partition(":")[2]
+        _fingerprint, status_before, previous = parse_checksum_db(self.checksum_db)
         archive, checksum = self._render_archive()
-        stored_value = f"{render_fingerprint()}:{checksum}"
-        updates = {}
-        if stored_value != self.checksum_db:
-            updates["checksum_db"] = stored_value
+        updates = {"checksum_db": f"{render_fingerprint()}:{checksum}"}
         if previous and previous != checksum:
             updates["status"] = "modified"
+        elif status_before and previous == checksum and self.status == "modified":
+            updates["status"] = status_before
+        updates = {field: value for field, value in updates.items() if getattr(self, field) != value}
         if updates:
             type(self)._default_manager.filter(pk=self.pk).update(**updates)
             for field, value in updates.items():
@@ -239,10 +260,20 @@ class AbstractConfig(BaseConfig):
     @classmethod
     def invalidate_checksums(cls, queryset):
         """
-        Marks every config of ``queryset`` as ``modified`` and forgets its
-        checksum, in one UPDATE whatever the number of rows.
+        Marks every config of ``queryset`` as ``modified`` in one UPDATE,
+        whatever the number of rows. The stored checksum stops being valid but
+        is remembered with the former status, so that the next rendering (a
+        device poll) restores that status if the output did not change.
         """
-        return cls._default_manager.filter(pk__in=queryset.values("pk")).update(status="modified", checksum_db="")
+        remember = Concat(F("status"), Value(INVALIDATED_MARK), Right("checksum_db", 32))
+        return cls._default_manager.filter(pk__in=queryset.values("pk")).update(
+            status="modified",
+            checksum_db=Case(
+                When(checksum_db__contains=":", then=remember),
+                default=F("checksum_db"),
+                output_field=models.CharField(),
+            ),
+        )
 
 
 class TemplatesVpnMixin(models.Model):

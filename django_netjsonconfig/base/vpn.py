@@ -9,10 +9,13 @@ from django.db import models, transaction
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 
-from django_netjsonconfig import settings as app_settings
-from django_netjsonconfig.dh import default_dh_parameters, generate_dh_parameters
+from netjsonconfig import OpenVpn as BaseOpenVpn
 
-from .base import BaseConfig, config_field, vpn_backend_choices
+from django_netjsonconfig import settings as app_settings
+from django_netjsonconfig.dh import default_dh_parameters, generate_dh_parameters, is_dh_pem
+from django_netjsonconfig.utils import json_roundtrip
+
+from django_netjsonconfig.base.base import BaseConfig, config_field, vpn_backend_choices
 
 #: subject fields copied from the CA to the certificates created here
 CERT_SUBJECT_FIELDS = ("key_length", "country_code", "state", "city", "organization_name", "email")
@@ -23,6 +26,14 @@ def _copy_subject(ca):
     values = {field: getattr(ca, field) for field in CERT_SUBJECT_FIELDS}
     values["digest"] = str(ca.digest)
     return values
+
+
+def _safe_auto_client(vpn, auto_cert):
+    """``vpn.auto_client()`` as plain JSON, or ``None`` when it cannot be built."""
+    try:
+        return json_roundtrip(vpn.auto_client(auto_cert=auto_cert))
+    except (ImportError, KeyError, IndexError, TypeError, AttributeError):
+        return None
 
 
 class AbstractVpn(BaseConfig):
@@ -72,47 +83,128 @@ class AbstractVpn(BaseConfig):
 
     def save(self, *args, **kwargs):
         """
-        Creates the server certificate and the DH parameters when missing;
-        when something that shapes its clients' files changed, the configs
-        using this server are flagged ``modified`` (one UPDATE).
+        Creates the server certificate and the DH parameters when missing, all
+        in one transaction (a failed save leaves no certificate behind). On
+        changes, the devices using this server are updated: see
+        ``apply_server_changes()``.
         """
-        stored = None
-        if not self._state.adding:
-            stored = type(self)._default_manager.filter(pk=self.pk).values("ca_id", "host", "config").first()
-        with transaction.atomic():
-            if not self.cert_id:
-                self.cert = self._auto_create_cert()
-            if not self.dh:
-                self.dh = default_dh_parameters()
-            super().save(*args, **kwargs)
-            if stored and stored["ca_id"] != self.ca_id:
-                self.invalidate_client_configs()
+        stored = self._stored_server_state()
+        created_cert = None
+        try:
+            with transaction.atomic():
+                if not self.cert_id:
+                    created_cert = self.cert = self._auto_create_cert()
+                if not self.dh:
+                    self.dh = default_dh_parameters()
+                super().save(*args, **kwargs)
+                if stored is not None:
+                    self.apply_server_changes(stored)
+        except BaseException:
+            if created_cert is not None:
+                self.cert = None
+            raise
+
+    def _stored_server_state(self):
+        if self._state.adding:
+            return None
+        stored = type(self)._default_manager.filter(pk=self.pk).values("ca_id", "host", "backend", "config").first()
+        if stored is not None:
+            stored["config"] = self._meta.get_field("config").to_python(stored["config"])
+        return stored
+
+    def apply_server_changes(self, stored):
+        """
+        Called after saving an existing server with its previously stored
+        ``ca_id``, ``host``, ``backend`` and ``config``. A new CA re-issues
+        the automatic client certificates (the old ones are revoked) and flags
+        every client config; a new host or configuration regenerates the
+        VPN-client templates that still hold the generated client
+        configuration (hand-edited ones are left alone), which flags the
+        configs using them.
+        """
+        if stored["ca_id"] != self.ca_id:
+            self._reissue_client_certs()
+            self.invalidate_client_configs()
+        server_changed = (stored["host"], stored["backend"]) != (self.host, self.backend)
+        if server_changed or json_roundtrip(stored["config"]) != json_roundtrip(self.config):
+            previous = type(self)(id=self.pk, host=stored["host"], backend=stored["backend"], config=stored["config"])
+            self._regenerate_client_templates(previous)
+
+    def _vpnclient_model(self):
+        return self._meta.get_field("vpn_relations").through
+
+    def _config_model(self):
+        return self._meta.get_field("vpn_relations").related_model
 
     def invalidate_client_configs(self):
-        """Flags every config that has a client of this VPN server as ``modified``."""
-        config_model = self._meta.get_field("vpn_relations").related_model
-        config_model.invalidate_checksums(config_model._default_manager.filter(vpnclient__vpn=self))
+        """Flags every config that has a client of this VPN server as ``modified`` (one UPDATE)."""
+        config_model = self._config_model()
+        clients = self._vpnclient_model()._default_manager.filter(vpn=self)
+        config_model.invalidate_checksums(config_model._default_manager.filter(pk__in=clients.values("config_id")))
+
+    def _reissue_client_certs(self):
+        clients = self._vpnclient_model()._default_manager.filter(vpn=self, auto_cert=True).exclude(cert=None)
+        for client in clients.select_related("cert"):
+            if client.cert.ca_id == self.ca_id:
+                continue
+            old_cert, client.cert, client.vpn = client.cert, None, self
+            client.save()
+            old_cert.revoke()
+
+    def _regenerate_client_templates(self, previous):
+        template_model = self._config_model()._meta.get_field("templates").related_model
+        generated = {}
+        for template in template_model._default_manager.filter(vpn=self, type="vpn"):
+            for auto_cert in (template.auto_cert, not template.auto_cert):
+                if auto_cert not in generated:
+                    generated[auto_cert] = _safe_auto_client(previous, auto_cert)
+                if generated[auto_cert] and json_roundtrip(template.config) == generated[auto_cert]:
+                    template.config = self.auto_client(auto_cert=auto_cert)
+                    template.save()
+                    break
 
     def clean(self):
         """
-        Requires a configuration with exactly one VPN instance (of the
-        backend's main property) and a certificate issued by the selected CA.
+        Requires a configuration with exactly one VPN server instance (of the
+        backend's main property), well-formed DH parameters and a certificate
+        issued by the selected CA.
         """
         if not self.config:
             raise ValidationError({"config": _("This field is required.")})
+        self._clean_instances()
         super().clean()
-        if not self.backend:
+        if self.dh and not is_dh_pem(self.dh):
+            raise ValidationError({"dh": _("Enter Diffie-Hellman parameters in PEM format (BEGIN DH PARAMETERS).")})
+        if self.cert_id and self.ca_id and self.cert.ca_id != self.ca_id:
+            raise ValidationError({"cert": _("The certificate must be issued by the selected CA.")})
+
+    def _clean_instances(self):
+        if not self.backend or not isinstance(self.config, dict):
             return
-        main_property = self.backend_class.__name__.lower()
-        if len(self.config.get(main_property) or []) != 1:
+        try:
+            backend = self.backend_class
+        except ImportError:
+            return  # reported on "backend" by BaseConfig.clean()
+        main_property = backend.__name__.lower()
+        instances = self.config.get(main_property)
+        if not isinstance(instances, list) or len(instances) != 1:
             raise ValidationError(
                 {
                     "config": _('The configuration must contain exactly one "%(name)s" VPN instance.')
                     % {"name": main_property}
                 }
             )
-        if self.cert_id and self.ca_id and self.cert.ca_id != self.ca_id:
-            raise ValidationError({"cert": _("The certificate must be issued by the selected CA.")})
+        mode = instances[0].get("mode") if isinstance(instances[0], dict) else None
+        if issubclass(backend, BaseOpenVpn) and mode != "server":
+            raise ValidationError(
+                {
+                    "config": _(
+                        'The VPN instance must be a server (mode "server", not "%(mode)s"): '
+                        "client configurations are generated by VPN-client templates."
+                    )
+                    % {"mode": mode}
+                }
+            )
 
     def get_config(self):
         return deepcopy(self.config) if self.config is not None else {}
@@ -204,17 +296,30 @@ class AbstractVpnClient(models.Model):
         return f"{self.config} - {self.vpn}"
 
     def save(self, *args, **kwargs):
-        """Issues the client certificate, only when ``auto_cert`` and none is attached."""
-        if self.auto_cert and not self.cert_id:
-            self.cert = self._auto_create_cert()
-        super().save(*args, **kwargs)
+        """
+        Issues the client certificate when ``auto_cert`` is set and none is
+        attached; the certificate and the row are saved together or not at all.
+        """
+        created_cert = None
+        try:
+            with transaction.atomic():
+                if self.auto_cert and not self.cert_id:
+                    created_cert = self.cert = self._auto_create_cert()
+                super().save(*args, **kwargs)
+        except BaseException:
+            if created_cert is not None:
+                self.cert = None
+            raise
 
     @classmethod
     def post_delete(cls, instance, **kwargs):
         """
-        Revokes the automatic certificate of a removed client. The revoked
-        certificate is kept, detached, so that the CA's CRL lists it.
+        Receiver of ``post_delete``: revokes the automatic certificate of a
+        removed client (the revoked certificate is kept, detached, so that the
+        CA's CRL lists it) and flags the config, whose VPN files change.
         """
+        config_model = cls._meta.get_field("config").related_model
+        config_model.invalidate_checksums(config_model._default_manager.filter(pk=instance.config_id))
         if not instance.auto_cert or not instance.cert_id:
             return
         cert_model = swapper.load_model("django_x509", "Cert")

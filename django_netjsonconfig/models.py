@@ -26,7 +26,7 @@ class VpnClient(AbstractVpnClient):
 
 
 def _through_str(through):
-    return str(through.template)
+    return through.template.name
 
 
 # the admin's delete confirmation lists these rows: show the template's name

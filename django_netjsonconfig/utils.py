@@ -109,7 +109,11 @@ def invalid_response(
     return ControllerResponse(error, content_type=content_type, status=status)
 
 
-def _is_allowed(value: str, allowed_values) -> bool:
+def constant_time_in(value: str, allowed_values) -> bool:
+    """
+    Whether ``value`` is ``allowed_values`` (one value) or one of them (a
+    list), compared in constant time with every candidate.
+    """
     if isinstance(allowed_values, str) or not isinstance(allowed_values, Iterable):
         allowed_values = [allowed_values]
     posted = value.encode("utf-8", "replace")
@@ -131,7 +135,7 @@ def forbid_unallowed(request: HttpRequest, param_group: str, param: str, allowed
     value = getattr(request, param_group).get(param, "")
     if not value:
         return invalid_response(request, f'error: missing required parameter "{param}"\n', 400)
-    if allowed_values is not None and not _is_allowed(value, allowed_values):
+    if allowed_values is not None and not constant_time_in(value, allowed_values):
         return invalid_response(request, f"error: wrong {param}\n", 403)
     return None
 

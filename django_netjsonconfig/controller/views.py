@@ -1,10 +1,43 @@
-"""Controller views bound to the concrete models (work in progress)."""
+"""
+Controller views bound to the concrete models of django-netjsonconfig.
 
-from django.http import HttpResponse
+The module-level callables are what ``get_controller_urls()`` routes to;
+third-party apps write the same few lines with their own model (README,
+"Extending controller views").
+"""
+
+from django_netjsonconfig.controller.generics import (
+    BaseChecksumView,
+    BaseDownloadConfigView,
+    BaseRegisterView,
+    BaseReportStatusView,
+    BaseUpdateInfoView,
+)
+from django_netjsonconfig.models import Config
 
 
-def _todo(request, pk=None):
-    return HttpResponse(status=501)
+class ChecksumView(BaseChecksumView):
+    model = Config
 
 
-checksum = download_config = report_status = register = _todo
+class DownloadConfigView(BaseDownloadConfigView):
+    model = Config
+
+
+class ReportStatusView(BaseReportStatusView):
+    model = Config
+
+
+class RegisterView(BaseRegisterView):
+    model = Config
+
+
+class UpdateInfoView(BaseUpdateInfoView):
+    model = Config
+
+
+checksum = ChecksumView.as_view()
+download_config = DownloadConfigView.as_view()
+report_status = ReportStatusView.as_view()
+register = RegisterView.as_view()
+update_info = UpdateInfoView.as_view()

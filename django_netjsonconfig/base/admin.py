@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from django_netjsonconfig import settings as app_settings
 from django_netjsonconfig.base.config import get_random_mac
+from django_netjsonconfig.utils import send_file
 
 logger = logging.getLogger(__name__)
 
@@ -25,13 +26,6 @@ if apps.is_installed("reversion"):
     from reversion.admin import VersionAdmin as ModelAdmin
 else:  # pragma: no cover - exercised by projects without django-reversion
     ModelAdmin = admin.ModelAdmin
-
-
-def send_archive(obj):
-    """The configuration archive of ``obj`` as a file download."""
-    response = HttpResponse(obj.generate().getvalue(), content_type="application/octet-stream")
-    response["Content-Disposition"] = f"attachment; filename={obj.name}.tar.gz"
-    return response
 
 
 class BaseConfigAdmin(ModelAdmin):
@@ -80,7 +74,8 @@ class BaseConfigAdmin(ModelAdmin):
             uuid.UUID(str(pk))
         except ValueError:
             raise PermissionDenied from None
-        return send_archive(get_object_or_404(self.model, pk=pk))
+        obj = get_object_or_404(self.model, pk=pk)
+        return send_file(obj.name, obj.generate())
 
     def preview_view(self, request):
         """Renders the native configuration of the posted (unsaved) object."""

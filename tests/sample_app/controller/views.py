@@ -4,6 +4,7 @@ from django_netjsonconfig.controller.generics import (
     BaseDownloadConfigView,
     BaseRegisterView,
     BaseReportStatusView,
+    BaseUpdateInfoView,
 )
 
 from ..models import Config  # this is your custom model
@@ -25,7 +26,12 @@ class RegisterView(BaseRegisterView):
     model = Config
 
 
+class UpdateInfoView(BaseUpdateInfoView):
+    model = Config
+
+
 checksum = ChecksumView.as_view()
 download_config = DownloadConfigView.as_view()
 report_status = ReportStatusView.as_view()
 register = RegisterView.as_view()
+update_info = UpdateInfoView.as_view()

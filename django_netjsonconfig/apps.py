@@ -78,3 +78,18 @@ class DjangoNetjsonconfigApp(AppConfig):
             dispatch_uid=f"{uid}_vpnclient_post_delete",
         )
         install_diff_based_set(config_model)
+        # VPN files of devices follow their CA and client certificates
+        import swapper
+        from django.db.models.signals import post_save, pre_save
+
+        from .vpn_signals import X509ChangeReceivers
+
+        x509 = X509ChangeReceivers(self.vpnclient_model)
+        for model_name, remember, saved in (
+            ("Ca", x509.remember_ca, x509.ca_saved),
+            ("Cert", x509.remember_cert, x509.cert_saved),
+        ):
+            x509_model = swapper.load_model("django_x509", model_name)
+            x509_uid = f"{uid}_vpn_{model_name.lower()}"
+            pre_save.connect(remember, sender=x509_model, weak=False, dispatch_uid=f"{x509_uid}_pre_save")
+            post_save.connect(saved, sender=x509_model, weak=False, dispatch_uid=f"{x509_uid}_post_save")

@@ -1,24 +1,26 @@
 """System checks of django-netjsonconfig (ids ``django_netjsonconfig.E00x``/``W00x``)."""
 
-from django.conf import settings
-from django.core.checks import Error, Info, Warning, register
+from django.apps import apps
+from django.core.checks import Error, Warning, register
 from django.utils.module_loading import import_string
 
-from . import settings as app_settings
+from django_netjsonconfig import settings as app_settings
+
+#: characters the 2017 agent sends unencoded in its registration request
+UNSAFE_SECRET_CHARACTERS = "&+% #\n"
 
 
-def _check_choices(name, errors, error_id):
+def _is_pair(item):
+    return isinstance(item, (list, tuple)) and len(item) == 2
+
+
+def _check_choices(name, error_id):
     value = getattr(app_settings, name)
     if not isinstance(value, (list, tuple)) or not value:
-        errors.append(
-            Error(
-                f"NETJSONCONFIG_{name} must be a non-empty sequence of (dotted path, label) pairs.",
-                id=error_id,
-            )
-        )
-        return
+        return [Error(f"NETJSONCONFIG_{name} must be a non-empty sequence of (dotted path, label) pairs.", id=error_id)]
+    errors = []
     for item in value:
-        if not isinstance(item, (list, tuple)) or len(item) != 2:
+        if not _is_pair(item):
             errors.append(
                 Error(f"NETJSONCONFIG_{name} contains {item!r}, expected a (dotted path, label) pair.", id=error_id)
             )
@@ -33,64 +35,86 @@ def _check_choices(name, errors, error_id):
                     id=error_id,
                 )
             )
+    return errors
 
 
-@register()
-def check_settings(app_configs, **kwargs):
-    errors = []
-    _check_choices("BACKENDS", errors, "django_netjsonconfig.E001")
-    _check_choices("VPN_BACKENDS", errors, "django_netjsonconfig.E002")
-    for name, choices, error_id in (
-        ("DEFAULT_BACKEND", "BACKENDS", "django_netjsonconfig.E003"),
-        ("DEFAULT_VPN_BACKEND", "VPN_BACKENDS", "django_netjsonconfig.E004"),
-    ):
-        value = getattr(app_settings, name)
-        paths = [item[0] for item in getattr(app_settings, choices) if isinstance(item, (list, tuple)) and item]
-        if value and value not in paths:
-            errors.append(
-                Error(
-                    f"NETJSONCONFIG_{name} is {value!r}, which is not in NETJSONCONFIG_{choices}.",
-                    hint="Use one of the configured paths, or None to force an explicit choice.",
-                    id=error_id,
-                )
+def _check_default(name, choices_name, error_id):
+    value = getattr(app_settings, name)
+    choices = getattr(app_settings, choices_name)
+    paths = [item[0] for item in choices if _is_pair(item)] if isinstance(choices, (list, tuple)) else []
+    if value and value not in paths:
+        return [
+            Error(
+                f"NETJSONCONFIG_{name} is {value!r}, which is not in NETJSONCONFIG_{choices_name}.",
+                hint="Use one of the configured paths, or None to force an explicit choice.",
+                id=error_id,
             )
-    if not isinstance(app_settings.CONTEXT, dict):
-        errors.append(Error("NETJSONCONFIG_CONTEXT must be a dict.", id="django_netjsonconfig.E005"))
-    if str(app_settings.CERT_PATH).endswith("/"):
-        errors.append(
-            Warning(
-                "NETJSONCONFIG_CERT_PATH ends with a slash; certificate paths will contain '//'.",
-                hint="Remove the trailing slash.",
-                id="django_netjsonconfig.W001",
-            )
-        )
+        ]
+    return []
+
+
+def _sample_config_values():
+    """Field values of an unsaved config, as ``COMMON_NAME_FORMAT`` receives them."""
+    for app_config in apps.get_app_configs():
+        config_model = getattr(app_config, "config_model", None)
+        if config_model is not None:
+            config = config_model(name="name", mac_address="00:11:22:33:44:55")
+            fields = config._meta.concrete_fields
+            values = {field.attname: getattr(config, field.attname) for field in fields}
+            values.update({field.name: getattr(config, field.attname) for field in fields})
+            return values
+    return dict.fromkeys(["id", "name", "key", "mac_address", "backend", "status", "last_ip"], "x")
+
+
+def _check_common_name_format():
     try:
-        app_settings.COMMON_NAME_FORMAT.format(
-            **dict.fromkeys(["id", "name", "key", "mac_address", "backend", "status", "last_ip"], "x")
-        )
-    except (KeyError, IndexError, ValueError, AttributeError) as error:
-        errors.append(
+        app_settings.COMMON_NAME_FORMAT.format(**_sample_config_values())
+    except (KeyError, IndexError, ValueError, AttributeError, TypeError) as error:
+        return [
             Error(
                 f"NETJSONCONFIG_COMMON_NAME_FORMAT is invalid: {error!r}.",
                 hint="Use str.format placeholders naming Config fields, e.g. '{mac_address}-{name}'.",
                 id="django_netjsonconfig.E006",
             )
-        )
-    if not any(entry == "django_x509" or str(entry).startswith("django_x509.") for entry in settings.INSTALLED_APPS):
-        errors.append(
-            Info(
-                "django_x509 is not in INSTALLED_APPS; django-netjsonconfig registered it automatically.",
-                hint="Add 'django_x509' to INSTALLED_APPS before 'django.contrib.admin'.",
-                id="django_netjsonconfig.I001",
+        ]
+    return []
+
+
+def _check_cert_path():
+    if str(app_settings.CERT_PATH).endswith("/"):
+        return [
+            Warning(
+                "NETJSONCONFIG_CERT_PATH ends with a slash; certificate paths will contain '//'.",
+                hint="Remove the trailing slash.",
+                id="django_netjsonconfig.W001",
             )
-        )
+        ]
+    return []
+
+
+def _check_shared_secret():
     secret = app_settings.SHARED_SECRET
-    if secret and any(char in secret for char in "&+% #\n"):
-        errors.append(
+    if isinstance(secret, str) and any(char in secret for char in UNSAFE_SECRET_CHARACTERS):
+        return [
             Warning(
                 "NETJSONCONFIG_SHARED_SECRET contains characters that the 2017 agent sends unencoded.",
                 hint="Use letters, digits, '-' and '_' only so that every agent version can register.",
                 id="django_netjsonconfig.W002",
             )
-        )
+        ]
+    return []
+
+
+@register()
+def check_settings(app_configs, **kwargs):
+    """Validates the NETJSONCONFIG_* settings (the shared secret check at startup is separate)."""
+    errors = _check_choices("BACKENDS", "django_netjsonconfig.E001")
+    errors += _check_choices("VPN_BACKENDS", "django_netjsonconfig.E002")
+    errors += _check_default("DEFAULT_BACKEND", "BACKENDS", "django_netjsonconfig.E003")
+    errors += _check_default("DEFAULT_VPN_BACKEND", "VPN_BACKENDS", "django_netjsonconfig.E004")
+    if not isinstance(app_settings.CONTEXT, dict):
+        errors.append(Error("NETJSONCONFIG_CONTEXT must be a dict.", id="django_netjsonconfig.E005"))
+    errors += _check_common_name_format()
+    errors += _check_cert_path()
+    errors += _check_shared_secret()
     return errors

@@ -1,44 +1,58 @@
 """Views shared by the admin and the JSON-Schema editor (not used by devices)."""
 
+import functools
+import json
 from copy import deepcopy
 
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.utils import timezone
-from django.utils.http import http_date
 from django.utils.translation import gettext as _
 from django.views.decorators.http import condition, require_safe
 
-from . import settings as app_settings
-from .utils import load_backend
+from django_netjsonconfig import settings as app_settings
+from django_netjsonconfig.utils import load_backend
 
-_STARTED = timezone.now()
+#: the schemas only change with the code: browsers may cache them until a restart
+_STARTED = timezone.now().replace(microsecond=0)
 
 
 def _editor_schema(path, is_vpn):
     schema = deepcopy(load_backend(path).schema)
     general = schema.get("properties", {}).get("general")
     if isinstance(general, dict) and "hostname" in general.get("properties", {}):
+        # the hostname comes from the config's name
         del general["properties"]["hostname"]
         if "hostname" in general.get("required", []):
             del general["required"]
     if not is_vpn:
+        # the editor of a device configuration starts empty
         schema["defaultProperties"] = []
     return schema
 
 
+def _configured_backends():
+    backends = tuple((path, False) for path, _label in app_settings.BACKENDS)
+    return backends + tuple((path, True) for path, _label in app_settings.VPN_BACKENDS)
+
+
 def get_editor_schemas():
     """Schemas served to the configuration editor, by backend dotted path."""
-    schemas = {path: _editor_schema(path, False) for path, _label in app_settings.BACKENDS}
-    schemas.update({path: _editor_schema(path, True) for path, _label in app_settings.VPN_BACKENDS})
-    return schemas
+    return {path: _editor_schema(path, is_vpn) for path, is_vpn in _configured_backends()}
+
+
+@functools.cache
+def _schemas_json(backends):
+    return json.dumps({path: _editor_schema(path, is_vpn) for path, is_vpn in backends})
+
+
+@condition(last_modified_func=lambda request: _STARTED)
+def _schema_response(request):
+    return HttpResponse(_schemas_json(_configured_backends()), content_type="application/json")
 
 
 @require_safe
-@condition(last_modified_func=lambda request: _STARTED)
 def schema(request):
-    """JSON-Schemas of every configured backend, for staff users."""
+    """JSON-Schemas of every configured backend, for staff users (cacheable until restart)."""
     if not (request.user.is_authenticated and request.user.is_staff):
         return JsonResponse({"error": _("login required")}, status=403)
-    response = JsonResponse(get_editor_schemas())
-    response["Last-Modified"] = http_date(_STARTED.timestamp())
-    return response
+    return _schema_response(request)

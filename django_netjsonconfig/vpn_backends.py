@@ -9,7 +9,7 @@ DEFAULT_FILES = [
 ]
 
 
-def _server_schema(schema):
+def _server_schema(schema: dict) -> dict:
     schema = deepcopy(schema)
     openvpn = schema["properties"]["openvpn"]
     openvpn.update({"additionalItems": False, "minItems": 1, "maxItems": 1})

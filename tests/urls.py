@@ -4,7 +4,9 @@ from django.contrib import admin
 from django.urls import include, path
 
 # the extending sample app brings its own controller views (README "Extending")
-controller_urls = "tests.sample_app.controller.urls" if os.environ.get("SAMPLE_APP") else "django_netjsonconfig.controller.urls"
+controller_urls = (
+    "tests.sample_app.controller.urls" if os.environ.get("SAMPLE_APP") else "django_netjsonconfig.controller.urls"
+)
 
 urlpatterns = [
     path("admin/", admin.site.urls),

@@ -43,6 +43,11 @@ def schema_error_message(error):
     }
 
 
+def _is_backend_class(value):
+    # netjsonconfig backends, or classes that behave like them
+    return isinstance(value, type) and all(callable(getattr(value, name, None)) for name in ("validate", "generate"))
+
+
 def config_field(blank=True):
     """The NetJSON field: key order kept on load, indented on dump."""
     return JSONField(
@@ -100,11 +105,13 @@ class BaseConfig(models.Model):
         if not self.backend:
             return
         try:
-            self.backend_class  # noqa: B018 (imports the backend)
+            backend_class = self.backend_class
         except ImportError as error:
             raise ValidationError(
                 {"backend": _('Error while importing "%(path)s": %(error)s') % {"path": self.backend, "error": error}}
             ) from error
+        if not _is_backend_class(backend_class):
+            raise ValidationError({"backend": _('"%(path)s" is not a netjsonconfig backend.') % {"path": self.backend}})
         self._drop_backend_cache()
         self.clean_netjsonconfig_backend(self.get_backend_instance)
 

@@ -6,6 +6,7 @@ import logging
 import secrets
 import string
 from collections import OrderedDict
+from contextlib import contextmanager
 
 import netjsonconfig
 from django.core.cache import caches
@@ -13,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import Case, F, Max, Value, When
 from django.db.models.functions import Concat, Right
+from django.db.models.signals import post_save, pre_delete, pre_save
 from django.utils.translation import gettext_lazy as _
 from model_utils import Choices
 from model_utils.fields import StatusField
@@ -63,6 +65,14 @@ def _archive_cache_key(pk, checksum):
 
 #: ``checksum_db`` of an invalidated config: "<status before>!<md5 before>"
 INVALIDATED_MARK = "!"
+
+
+def _invalidated(status, checksum_db):
+    """``checksum_db`` once invalidated (the Python twin of ``invalidate_checksums``)."""
+    if INVALIDATED_MARK in checksum_db:
+        return checksum_db
+    checksum = parse_checksum_db(checksum_db)[2]
+    return f"{status}{INVALIDATED_MARK}{checksum}" if checksum else ""
 
 
 def parse_checksum_db(value):
@@ -163,8 +173,9 @@ class AbstractConfig(BaseConfig):
                 # saved data that cannot be rendered: devices get a 500 with
                 # the controller header until it is fixed (never a 404)
                 logger.exception("Configuration %s cannot be rendered", self.pk)
-                type(self)._default_manager.filter(pk=self.pk).update(status="modified", checksum_db="")
-                self.status, self.checksum_db = "modified", ""
+                type(self).invalidate_checksums(type(self)._default_manager.filter(pk=self.pk))
+                self.checksum_db = _invalidated(self.status, self.checksum_db)
+                self.status = "modified"
 
     def clean_fields(self, exclude=None):
         self.mac_address = normalize_mac_address(self.mac_address)
@@ -258,6 +269,21 @@ class AbstractConfig(BaseConfig):
         return self.refresh_checksum()
 
     @classmethod
+    def prepare_raw_save(cls, instance, raw=False, **kwargs):
+        """
+        Receiver of ``pre_save``: a row written raw (``loaddata``, a
+        django-reversion revert) bypasses ``save()``, so it is written as
+        invalidated: ``modified``, remembering the status and checksum stored
+        before, which the next rendering restores if the output is unchanged.
+        """
+        if not raw:
+            return
+        stored = cls._default_manager.filter(pk=instance.pk).values("status", "checksum_db").first()
+        stored = stored or {"status": instance.status, "checksum_db": instance.checksum_db}
+        instance.checksum_db = _invalidated(stored["status"], stored["checksum_db"])
+        instance.status = "modified"
+
+    @classmethod
     def invalidate_checksums(cls, queryset):
         """
         Marks every config of ``queryset`` as ``modified`` in one UPDATE,
@@ -301,18 +327,34 @@ class TemplatesVpnMixin(models.Model):
         abstract = True
 
     def save(self, *args, **kwargs):
-        """Attaches the default templates of the backend to new configs."""
+        """
+        Attaches the default templates of the backend to new configs. Creation
+        is atomic: if the default templates conflict, nothing is saved.
+        """
         if not self._state.adding:
             return super().save(*args, **kwargs)
-        with transaction.atomic():
-            super().save(*args, **kwargs)
-            default_templates = list(self.get_default_templates())
-            if default_templates:
-                self.templates.add(*default_templates)
+        try:
+            with transaction.atomic():
+                super().save(*args, **kwargs)
+                default_templates = list(self.get_default_templates())
+                if default_templates:
+                    self.templates.add(*default_templates)
+        except Exception:
+            self._state.adding = True
+            raise
 
     @classmethod
     def _template_model(cls):
         return cls._meta.get_field("templates").related_model
+
+    @classmethod
+    def _vpnclient_model(cls):
+        return cls._meta.get_field("vpn").remote_field.through
+
+    @classmethod
+    def _vpnclient_accessor(cls):
+        field_name = cls._meta.get_field("vpn").m2m_field_name()
+        return cls._vpnclient_model()._meta.get_field(field_name).remote_field.get_accessor_name()
 
     def get_default_templates(self):
         """Templates enabled by default for the backend of this config, by name."""
@@ -327,9 +369,17 @@ class TemplatesVpnMixin(models.Model):
 
     def get_context(self):
         context = super().get_context()
-        for vpnclient in self.vpnclient_set.select_related("vpn", "vpn__ca", "cert"):
+        for vpnclient in self._get_vpnclients():
             context.update(vpnclient.get_context())
         return context
+
+    def _get_vpnclients(self):
+        if self._state.adding:
+            return []
+        accessor = self._vpnclient_accessor()
+        if accessor in getattr(self, "_prefetched_objects_cache", {}):
+            return getattr(self, accessor).all()
+        return getattr(self, accessor).select_related("vpn", "vpn__ca", "cert")
 
     # m2m signal receivers ---------------------------------------------------
 
@@ -345,16 +395,21 @@ class TemplatesVpnMixin(models.Model):
     @classmethod
     def clean_templates(cls, action, instance, pk_set, **kwargs):
         """
-        Validates the templates about to be attached together with the config
-        and the templates it already has; raises ``ValidationError``.
+        Validates templates about to be attached; raises ``ValidationError``.
+        As an m2m receiver (``pk_set`` is a set) the added templates are
+        checked after those already attached; called by a form with a list of
+        templates, that list is the whole selection, checked in its order.
         """
-        if action != "pre_add":
+        if action != "pre_add" or getattr(instance, CHECKED_FLAG, False):
             return
         if kwargs.get("reverse"):
-            for config in cls._default_manager.filter(pk__in=pk_set):
+            for config in cls._default_manager.filter(pk__in=pk_set).prefetch_related("templates"):
                 config.check_templates([*config.templates.all(), instance])
             return
         added = list(cls.get_templates_from_pk_set(action, pk_set) or [])
+        if not isinstance(pk_set, set):
+            instance.check_templates(added)
+            return
         existing = list(instance.templates.all())
         instance.check_templates(existing + [template for template in added if template not in existing])
 
@@ -365,6 +420,18 @@ class TemplatesVpnMixin(models.Model):
         merged NetJSON must pass the schema.
         """
         templates = list(templates)
+        errors = self._template_selection_errors(templates)
+        if errors:
+            raise ValidationError(errors)
+        try:
+            self.clean_netjsonconfig_backend(lambda: self.get_backend_instance(template_instances=templates))
+        except ValidationError as error:
+            message = _("There is a conflict with the specified templates. %(error)s") % {
+                "error": " ".join(error.messages)
+            }
+            raise ValidationError(message) from error
+
+    def _template_selection_errors(self, templates):
         errors = []
         seen_vpns = set()
         for template in templates:
@@ -380,45 +447,63 @@ class TemplatesVpnMixin(models.Model):
                         % {"template": template.name}
                     )
                 seen_vpns.add(template.vpn_id)
-        if errors:
-            raise ValidationError(errors)
-        try:
-            self.clean_netjsonconfig_backend(lambda: self.get_backend_instance(template_instances=templates))
-        except ValidationError as error:
-            message = _("There is a conflict with the specified templates. %(error)s") % {
-                "error": " ".join(error.messages)
-            }
-            raise ValidationError(message) from error
+        return errors
 
     @classmethod
     def templates_changed(cls, action, instance, **kwargs):
-        """After templates are added, removed or cleared: refresh checksum and status."""
-        if action not in ("post_add", "post_remove", "post_clear") or _in_bulk_set(instance):
+        """
+        After templates are added, removed or cleared: re-renders the config,
+        which flips its status to ``modified`` if its output changed. On the
+        reverse side (``template.config_relations.add(config)``) the template
+        is placed after the config's other templates.
+        """
+        _remember_cleared_configs(cls, action, instance, kwargs)
+        if action not in POST_ACTIONS or _in_bulk_set(instance):
             return
-        for config in _configs_of_signal(cls, instance, kwargs):
+        for config in _configs_of_signal(cls, instance, action, kwargs.get("reverse"), kwargs.get("pk_set")):
+            if action == "post_add" and kwargs.get("reverse"):
+                config._move_template_last(instance)
             config.refresh_checksum()
 
     @classmethod
     def manage_vpn_clients(cls, action, instance, pk_set=None, **kwargs):
-        """After templates change: create or delete the VPN clients they require."""
-        if action not in ("post_add", "post_remove", "post_clear") or _in_bulk_set(instance):
+        """
+        After templates change: creates or deletes the VPN clients they
+        require, and re-renders the config if any client changed (the client
+        certificates are configuration variables).
+        """
+        _remember_cleared_configs(cls, action, instance, kwargs)
+        if action not in POST_ACTIONS or _in_bulk_set(instance):
             return
-        for config in _configs_of_signal(cls, instance, kwargs):
-            config.sync_vpn_clients()
+        for config in _configs_of_signal(cls, instance, action, kwargs.get("reverse"), pk_set):
+            if config.sync_vpn_clients():
+                config.refresh_checksum()
+
+    def _move_template_last(self, template):
+        field = self._meta.get_field("templates")
+        through = field.remote_field.through
+        sort_field = through._sort_field_name
+        rows = through._default_manager.filter(**{field.m2m_field_name(): self})
+        others = rows.exclude(**{field.m2m_reverse_field_name(): template})
+        last = others.aggregate(last=Max(sort_field))["last"] or 0
+        rows.filter(**{field.m2m_reverse_field_name(): template}).update(**{sort_field: last + 1})
 
     def sync_vpn_clients(self):
         """
         Makes the VPN clients match the VPN-client templates attached: creates
         the missing ones and deletes those no longer needed (their automatic
         certificates are revoked); clients that stay are left untouched.
+        Returns whether any client was created or deleted.
         """
         wanted = {}
-        for template in self.templates.filter(type="vpn").exclude(vpn=None):
+        for template in self.templates.filter(type="vpn").exclude(vpn=None).select_related("vpn"):
             wanted.setdefault(template.vpn_id, template)
-        vpnclient_model = self._meta.get_field("vpn").remote_field.through
+        vpnclient_model = self._vpnclient_model()
+        changed = False
         with transaction.atomic():
             for client in vpnclient_model.objects.filter(config=self).exclude(vpn_id__in=wanted):
                 client.delete()
+                changed = True
             existing = set(vpnclient_model.objects.filter(config=self).values_list("vpn_id", flat=True))
             for vpn_id, template in wanted.items():
                 if vpn_id in existing:
@@ -426,55 +511,145 @@ class TemplatesVpnMixin(models.Model):
                 client = vpnclient_model(config=self, vpn=template.vpn, auto_cert=template.auto_cert)
                 client.full_clean()
                 client.save()
+                changed = True
         self._drop_backend_cache()
+        return changed
+
+
+POST_ACTIONS = ("post_add", "post_remove", "post_clear")
+
+
+#: set on a config while ``templates.set()`` runs: receivers wait for the end
+BULK_SET_FLAG = "_djnjc_setting_templates"
+#: set on a config while templates already validated are being added
+CHECKED_FLAG = "_djnjc_templates_checked"
 
 
 def _in_bulk_set(instance):
-    return getattr(instance, "_djnjc_setting_templates", False)
+    return getattr(instance, BULK_SET_FLAG, False)
 
 
-def _configs_of_signal(config_model, instance, kwargs):
-    if kwargs.get("reverse"):
-        pk_set = kwargs.get("pk_set")
-        queryset = config_model._default_manager.all()
-        if pk_set is not None:
-            queryset = queryset.filter(pk__in=pk_set)
+@contextmanager
+def _flag(instance, name):
+    previous = getattr(instance, name, False)
+    setattr(instance, name, True)
+    try:
+        yield
+    finally:
+        setattr(instance, name, previous)
+
+
+def _remember_cleared_configs(config_model, action, instance, kwargs):
+    # after a reverse clear (template.config_relations.clear()) the relation
+    # is gone: note which configs had the template while it is still there
+    if action == "pre_clear" and kwargs.get("reverse"):
+        configs = config_model._default_manager.filter(templates=instance)
+        instance._djnjc_cleared_configs = list(configs.values_list("pk", flat=True))
+
+
+def _configs_of_signal(config_model, instance, action, reverse, pk_set):
+    if not reverse:
+        return [instance]
+    if action == "post_clear":
+        pk_set = getattr(instance, "_djnjc_cleared_configs", ())
+    return list(config_model._default_manager.filter(pk__in=pk_set or ()))
+
+
+def _resolve_templates(template_model, objs):
+    """Template instances for ``objs`` (instances or primary keys), in order."""
+    pks = [obj for obj in objs if not isinstance(obj, template_model)]
+    found = {str(template.pk): template for template in template_model._default_manager.filter(pk__in=pks)}
+    templates = []
+    for obj in objs:
+        if isinstance(obj, template_model):
+            templates.append(obj)
+        elif str(obj) in found:
+            templates.append(found[str(obj)])
         else:
-            return list(instance.config_relations.all())
-        return list(queryset)
-    return [instance]
+            raise template_model.DoesNotExist(f"{template_model._meta.object_name} {obj} does not exist.")
+    return templates
 
 
 def install_diff_based_set(config_model):
     """
-    Makes ``config.templates.set(...)`` a no-op when the ordered selection is
-    unchanged, and otherwise apply the change as one step: django-sortedm2m
-    implements ``set()`` as "clear then add", which would delete and recreate
-    VPN clients (and re-issue their certificates) on every admin save.
+    Installs the template-selection behaviour of ``config_model`` (called by
+    ``DjangoNetjsonconfigApp.connect_signals()``):
+
+    * ``config.templates.set(...)`` is a no-op when the ordered selection is
+      unchanged, and otherwise validates the new selection first and applies
+      it as one step: django-sortedm2m implements ``set()`` as "clear then
+      add", which would delete and recreate VPN clients (and re-issue their
+      certificates) on every admin save;
+    * ``add()`` on both sides validates before writing anything;
+    * deleting a template, or writing one raw (fixtures, reverts), flags the
+      configs that use it; a config written raw is flagged too.
     """
     descriptor = config_model.templates
     base_manager = descriptor.related_manager_cls
     if getattr(base_manager, "_djnjc_diff_based", False):
-        return
+        return  # already installed (ready() may run more than once)
+    template_model = config_model._meta.get_field("templates").related_model
+    for signal, receiver, sender in (
+        (pre_delete, template_model.pre_delete, template_model),
+        (post_save, template_model.raw_saved, template_model),
+        (pre_save, config_model.prepare_raw_save, config_model),
+    ):
+        signal.connect(receiver, sender=sender, dispatch_uid=f"{sender._meta.label_lower}_{receiver.__name__}")
 
     class DiffBasedSortedManager(base_manager):
         _djnjc_diff_based = True
 
+        def add(self, *objs, **kwargs):
+            # validated here, before django opens its transaction: a conflict
+            # then leaves the caller's transaction usable
+            templates = _resolve_templates(self.model, objs)
+            config = self.instance
+            if not getattr(config, CHECKED_FLAG, False):
+                existing = list(self.all())
+                config.check_templates(existing + [template for template in templates if template not in existing])
+            with _flag(config, CHECKED_FLAG):
+                super().add(*templates, **kwargs)
+
+        add.alters_data = True
+
         def set(self, objs, **kwargs):
-            new_pks = [getattr(obj, "pk", obj) for obj in objs]
-            current_pks = list(self.values_list("pk", flat=True))
-            if [str(pk) for pk in new_pks] == [str(pk) for pk in current_pks]:
+            templates = _resolve_templates(self.model, list(objs))
+            if [template.pk for template in templates] == list(self.values_list("pk", flat=True)):
                 return
             config = self.instance
+            config.check_templates(templates)
             with transaction.atomic():
-                config._djnjc_setting_templates = True
-                try:
-                    super().set(objs, **kwargs)
-                finally:
-                    config._djnjc_setting_templates = False
+                with _flag(config, CHECKED_FLAG), _flag(config, BULK_SET_FLAG):
+                    super().set(templates, **kwargs)
                 config.sync_vpn_clients()
                 config.refresh_checksum()
 
         set.alters_data = True
 
     descriptor.related_manager_cls = DiffBasedSortedManager
+    _install_checked_reverse_add(config_model)
+
+
+def _install_checked_reverse_add(config_model):
+    """
+    Makes ``template.config_relations.add(config)`` validate the configs
+    before django opens its transaction, like the forward ``add()``.
+    """
+    field = config_model._meta.get_field("templates")
+    descriptor = getattr(field.related_model, field.remote_field.get_accessor_name())
+    base_manager = descriptor.related_manager_cls
+
+    class CheckedReverseManager(base_manager):
+        def add(self, *objs, **kwargs):
+            template = self.instance
+            if not getattr(template, CHECKED_FLAG, False):
+                pks = [getattr(obj, "pk", obj) for obj in objs]
+                configs = config_model._default_manager.filter(pk__in=pks).exclude(templates=template)
+                for config in configs.prefetch_related("templates"):
+                    config.check_templates([*config.templates.all(), template])
+            with _flag(template, CHECKED_FLAG):
+                super().add(*objs, **kwargs)
+
+        add.alters_data = True
+
+    descriptor.related_manager_cls = CheckedReverseManager

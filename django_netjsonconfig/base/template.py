@@ -76,9 +76,9 @@ class AbstractTemplate(BaseConfig):
 
     def save(self, *args, **kwargs):
         """
-        Saves the template; when its NetJSON, backend or VPN changed, every
-        config using it is flagged ``modified`` with a single UPDATE (and, for
-        a VPN change, gets its VPN clients updated).
+        Saves the template; when its NetJSON, backend, type or VPN changed,
+        every config using it is flagged ``modified`` with a single UPDATE
+        (and, for a type or VPN change, gets its VPN clients updated).
         """
         stored = None
         if not self._state.adding:
@@ -89,16 +89,35 @@ class AbstractTemplate(BaseConfig):
             super().save(*args, **kwargs)
             if stored is None:
                 return
-            if stored["backend"] != self.backend or not _same_json(
-                self._meta.get_field("config").to_python(stored["config"]), self.config
-            ):
-                self._config_model().invalidate_checksums(self.config_relations.all())
-            if (stored["type"], stored["vpn_id"]) != (self.type, self.vpn_id):
+            vpn_changed = (stored["type"], stored["vpn_id"]) != (self.type, self.vpn_id)
+            if vpn_changed:
                 for config in self.config_relations.all():
                     config.sync_vpn_clients()
+            output_changed = stored["backend"] != self.backend or not _same_json(
+                self._meta.get_field("config").to_python(stored["config"]), self.config
+            )
+            if output_changed or vpn_changed:
+                self._config_model().invalidate_checksums(self.config_relations.all())
 
     def _config_model(self):
         return self._meta.get_field("config_relations").related_model
+
+    @classmethod
+    def raw_saved(cls, instance, raw=False, **kwargs):
+        """
+        Receiver of ``post_save``: a template written raw (``loaddata``, a
+        django-reversion revert) bypasses ``save()``; its configs are flagged.
+        """
+        if raw:
+            instance._config_model().invalidate_checksums(instance.config_relations.all())
+
+    @classmethod
+    def pre_delete(cls, instance, **kwargs):
+        """
+        Receiver of ``pre_delete``: the configs using a deleted template
+        change output, so they are flagged ``modified`` (one UPDATE).
+        """
+        instance._config_model().invalidate_checksums(instance.config_relations.all())
 
     def clean(self):
         """
@@ -120,11 +139,12 @@ class AbstractTemplate(BaseConfig):
         """
         Refuses a change that would make a config using this template invalid,
         so that devices never poll a configuration that cannot be rendered.
+        Every config is validated, with a constant number of queries.
         """
         if self._state.adding or not self.backend:
             return
         errors = []
-        for config in self.config_relations.all():
+        for config in self._related_configs_for_validation():
             templates = [self if template.pk == self.pk else template for template in config.templates.all()]
             try:
                 config.check_templates(templates)
@@ -135,3 +155,11 @@ class AbstractTemplate(BaseConfig):
                 )
         if errors:
             raise ValidationError(errors)
+
+    def _related_configs_for_validation(self):
+        config_model = self._config_model()
+        prefetch = ["templates"]
+        accessor = getattr(config_model, "_vpnclient_accessor", None)
+        if accessor is not None:
+            prefetch += [f"{accessor()}__vpn__ca", f"{accessor()}__cert"]
+        return self.config_relations.prefetch_related(*prefetch)

@@ -8,15 +8,26 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
-
 from netjsonconfig import OpenVpn as BaseOpenVpn
 
 from django_netjsonconfig import settings as app_settings
+from django_netjsonconfig.base.base import BaseConfig, config_field, vpn_backend_choices
 from django_netjsonconfig.dh import default_dh_parameters, generate_dh_parameters, is_dh_pem
 from django_netjsonconfig.utils import json_roundtrip
 
-from django_netjsonconfig.base.base import BaseConfig, config_field, vpn_backend_choices
-
+#: extensions of automatically created server certificates. SPEC 8.2 names
+#: nsCertType=server, but django-x509 1.4 encodes that bit in the padding of
+#: the BIT STRING (03 02 07 40), so OpenSSL reads no server bit and OpenVPN
+#: clients refuse the server ("unsuitable certificate purpose"). The extended
+#: key usage says the same thing, correctly, and is what
+#: "remote-cert-tls server" checks.
+SERVER_CERT_EXTENSIONS = [{"name": "extendedKeyUsage", "value": "serverAuth", "critical": False}]
+#: extensions of automatically created client certificates: nsCertType=client
+#: (encoded correctly) plus the extended key usage "remote-cert-tls client" checks
+CLIENT_CERT_EXTENSIONS = [
+    {"name": "nsCertType", "value": "client", "critical": False},
+    {"name": "extendedKeyUsage", "value": "clientAuth", "critical": False},
+]
 #: subject fields copied from the CA to the certificates created here
 CERT_SUBJECT_FIELDS = ("key_length", "country_code", "state", "city", "organization_name", "email")
 COMMON_NAME_MAX_LENGTH = 64
@@ -74,6 +85,9 @@ class AbstractVpn(BaseConfig):
     )
     config = config_field(blank=False)
 
+    #: x509 extensions of the server certificate created automatically
+    server_cert_extensions = SERVER_CERT_EXTENSIONS
+
     __vpn__ = True
 
     class Meta:
@@ -89,18 +103,20 @@ class AbstractVpn(BaseConfig):
         ``apply_server_changes()``.
         """
         stored = self._stored_server_state()
-        created_cert = None
+        added = {}
         try:
             with transaction.atomic():
                 if not self.cert_id:
-                    created_cert = self.cert = self._auto_create_cert()
+                    added["cert"] = self.cert = self._auto_create_cert()
                 if not self.dh:
-                    self.dh = default_dh_parameters()
+                    added["dh"] = self.dh = default_dh_parameters()
+                if kwargs.get("update_fields") is not None:
+                    kwargs["update_fields"] = {*kwargs["update_fields"], *added}
                 super().save(*args, **kwargs)
                 if stored is not None:
-                    self.apply_server_changes(stored)
+                    self.apply_server_changes(stored, kwargs.get("update_fields"))
         except BaseException:
-            if created_cert is not None:
+            if "cert" in added:
                 self.cert = None
             raise
 
@@ -112,21 +128,28 @@ class AbstractVpn(BaseConfig):
             stored["config"] = self._meta.get_field("config").to_python(stored["config"])
         return stored
 
-    def apply_server_changes(self, stored):
+    def apply_server_changes(self, stored, update_fields=None):
         """
         Called after saving an existing server with its previously stored
-        ``ca_id``, ``host``, ``backend`` and ``config``. A new CA re-issues
-        the automatic client certificates (the old ones are revoked) and flags
-        every client config; a new host or configuration regenerates the
+        ``ca_id``, ``host``, ``backend`` and ``config`` (only the fields in
+        ``update_fields`` count, when given). A new CA re-issues the automatic
+        client certificates (the old ones are revoked) and flags every client
+        config; a new host, backend or configuration regenerates the
         VPN-client templates that still hold the generated client
         configuration (hand-edited ones are left alone), which flags the
         configs using them.
         """
-        if stored["ca_id"] != self.ca_id:
+
+        def changed(field, attname=None):
+            if update_fields is not None and not {field, attname or field} & set(update_fields):
+                return False
+            old, new = stored[attname or field], getattr(self, attname or field)
+            return json_roundtrip(old) != json_roundtrip(new) if field == "config" else old != new
+
+        if changed("ca", "ca_id"):
             self._reissue_client_certs()
             self.invalidate_client_configs()
-        server_changed = (stored["host"], stored["backend"]) != (self.host, self.backend)
-        if server_changed or json_roundtrip(stored["config"]) != json_roundtrip(self.config):
+        if changed("host") or changed("backend") or changed("config"):
             previous = type(self)(id=self.pk, host=stored["host"], backend=stored["backend"], config=stored["config"])
             self._regenerate_client_templates(previous)
 
@@ -176,7 +199,14 @@ class AbstractVpn(BaseConfig):
         if self.dh and not is_dh_pem(self.dh):
             raise ValidationError({"dh": _("Enter Diffie-Hellman parameters in PEM format (BEGIN DH PARAMETERS).")})
         if self.cert_id and self.ca_id and self.cert.ca_id != self.ca_id:
-            raise ValidationError({"cert": _("The certificate must be issued by the selected CA.")})
+            raise ValidationError(
+                {
+                    "cert": _(
+                        "The certificate must be issued by the selected CA; "
+                        "leave the field empty to have a new one created."
+                    )
+                }
+            )
 
     def _clean_instances(self):
         if not self.backend or not isinstance(self.config, dict):
@@ -207,7 +237,18 @@ class AbstractVpn(BaseConfig):
             )
 
     def get_config(self):
-        return deepcopy(self.config) if self.config is not None else {}
+        """
+        A copy of the server's NetJSON; without a ``files`` property it gets
+        the backend's default files (for OpenVPN ``ca.pem``, ``cert.pem``,
+        ``key.pem`` and ``dh.pem`` filled from the context), as the admin
+        editor would, so a server created in code renders the same archive.
+        """
+        config = deepcopy(self.config) if self.config is not None else {}
+        if isinstance(config, dict) and "files" not in config and self.backend:
+            default_files = self.backend_class.schema.get("properties", {}).get("files", {}).get("default")
+            if default_files:
+                config["files"] = deepcopy(default_files)
+        return config
 
     def get_context(self):
         """Variables of the server's own files: ca, cert, key, dh (and crl)."""
@@ -255,13 +296,13 @@ class AbstractVpn(BaseConfig):
         return generate_dh_parameters(length or app_settings.DH_KEY_LENGTH)
 
     def _auto_create_cert(self):
-        """Creates and returns the server certificate (``nsCertType=server``)."""
+        """Creates and returns the server certificate (see ``server_cert_extensions``)."""
         cert_model = swapper.load_model("django_x509", "Cert")
         cert = cert_model(
             name=self.name,
             ca=self.ca,
             common_name=slugify(self.name)[:COMMON_NAME_MAX_LENGTH],
-            extensions=[{"name": "nsCertType", "value": "server", "critical": False}],
+            extensions=deepcopy(self.server_cert_extensions),
             **_copy_subject(self.ca),
         )
         cert.full_clean()
@@ -285,6 +326,9 @@ class AbstractVpnClient(models.Model):
     )
     #: whether the certificate was created (and is removed) automatically
     auto_cert = models.BooleanField(default=False)
+
+    #: x509 extensions of the client certificates created automatically
+    client_cert_extensions = CLIENT_CERT_EXTENSIONS
 
     class Meta:
         abstract = True
@@ -335,14 +379,14 @@ class AbstractVpnClient(models.Model):
         return app_settings.COMMON_NAME_FORMAT.format(**values)[:COMMON_NAME_MAX_LENGTH]
 
     def _auto_create_cert(self):
-        """Creates and returns the client certificate (``nsCertType=client``)."""
+        """Creates and returns the client certificate (see ``client_cert_extensions``)."""
         cert_model = swapper.load_model("django_x509", "Cert")
         ca = self.vpn.ca
         cert = cert_model(
             name=self.config.name,
             ca=ca,
             common_name=self.get_common_name(),
-            extensions=[{"name": "nsCertType", "value": "client", "critical": False}],
+            extensions=deepcopy(self.client_cert_extensions),
             **_copy_subject(ca),
         )
         cert.full_clean()

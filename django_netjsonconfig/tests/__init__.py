@@ -55,10 +55,21 @@ class ModelsMixin:
     def cert_model(self):
         return swapper.load_model("django_x509", "Cert")
 
+    def _extra_fields(self, model):
+        """
+        Values for fields an extending app adds to ``model`` (for example an
+        organization); every helper applies them. Override it in subclasses.
+        """
+        return {}
+
+    def _build(self, model, defaults, kwargs):
+        """An unsaved ``model`` instance with ``defaults`` updated by ``kwargs``."""
+        return model(**{**self._extra_fields(model), **defaults, **kwargs})
+
     def _save(self, model, defaults, kwargs):
-        options = {**defaults, **kwargs}
-        templates = options.pop("templates", None)
-        instance = model(**options)
+        kwargs = dict(kwargs)
+        templates = kwargs.pop("templates", None)
+        instance = self._build(model, defaults, kwargs)
         instance.full_clean()
         instance.save()
         if templates is not None:
@@ -70,15 +81,20 @@ class CreateConfigMixin(ModelsMixin):
     TEST_KEY = TEST_KEY
     TEST_MAC_ADDRESS = TEST_MAC
 
+    config_defaults = {
+        "name": "test",
+        "mac_address": TEST_MAC,
+        "backend": "netjsonconfig.OpenWrt",
+        "config": {"general": {}},
+        "key": TEST_KEY,
+    }
+
+    def _build_config(self, **kwargs):
+        """An unsaved, unvalidated config with the test defaults."""
+        return self._build(self.config_model, self.config_defaults, kwargs)
+
     def _create_config(self, **kwargs):
-        defaults = {
-            "name": "test",
-            "mac_address": TEST_MAC,
-            "backend": "netjsonconfig.OpenWrt",
-            "config": {"general": {}},
-            "key": TEST_KEY,
-        }
-        return self._save(self.config_model, defaults, kwargs)
+        return self._save(self.config_model, self.config_defaults, kwargs)
 
 
 class CreateTemplateMixin(ModelsMixin):
@@ -142,5 +158,24 @@ class CreateVpnMixin(ModelsMixin):
         return self._create_template(**options)
 
 
-class TestMixin(CreateConfigMixin, CreateTemplateMixin, CreateVpnMixin):
+class DeviceStatusMixin(ModelsMixin):
+    """Helpers that act like a device on a config, without the HTTP layer."""
+
+    def _device_applied(self, config, status="running"):
+        """
+        The device polled the checksum (which stores it) and reported
+        ``status``, writing only that column as the controller does.
+        """
+        config.get_cached_checksum()
+        self.config_model._default_manager.filter(pk=config.pk).update(status=status)
+        config.refresh_from_db()
+        return config
+
+    def assertStatus(self, config, status):
+        """Asserts the stored status of ``config``."""
+        config.refresh_from_db()
+        self.assertEqual(config.status, status)
+
+
+class TestMixin(CreateConfigMixin, CreateTemplateMixin, CreateVpnMixin, DeviceStatusMixin):
     """All creation helpers at once."""

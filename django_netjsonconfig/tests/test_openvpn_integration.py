@@ -1,0 +1,250 @@
+"""
+A real OpenVPN tunnel between a VPN server rendered from a ``Vpn`` and a
+device whose configuration uses the server's VPN-client template.
+
+The server runs in the host's network namespace; the client runs in a
+namespace of its own, linked to the host by a veth pair, so that a ping to
+the server's tunnel address has to cross the tunnel (within one namespace
+the kernel would answer it locally). Needs root, ``/dev/net/tun`` and the
+Debian packages ``openvpn``, ``iproute2`` and ``iputils-ping``; the test is
+skipped when one of the first three or the ``openvpn``/``ip`` binaries is
+missing. Every name (namespace, interfaces, port, subnets) is random, so
+parallel runs do not collide; everything started is stopped in cleanups.
+"""
+
+import ipaddress
+import os
+import random
+import secrets
+import shutil
+import socket
+import subprocess
+import tarfile
+import tempfile
+import time
+from pathlib import Path
+
+import netjsonconfig
+from django.test import TestCase, override_settings, tag
+
+from django_netjsonconfig.tests.test_vpn import VpnTestMixin
+from django_netjsonconfig.vpn_backends import DEFAULT_FILES
+
+HANDSHAKE_DONE = "Initialization Sequence Completed"
+START_TIMEOUT = 30
+COMMAND_TIMEOUT = 20
+
+
+def missing_requirement():
+    """Why the tunnel cannot be built here, or ``None``."""
+    if os.name != "posix" or os.geteuid() != 0:
+        return "OpenVPN integration tests need root (network namespaces and tun devices)"
+    if not os.path.exists("/dev/net/tun"):
+        return "OpenVPN integration tests need /dev/net/tun"
+    for binary, package in (("openvpn", "openvpn"), ("ip", "iproute2")):
+        if not shutil.which(binary):
+            return f"OpenVPN integration tests need the {binary!r} binary (apt-get install {package})"
+    return None
+
+
+def _run(*command, check=True):
+    return subprocess.run(command, capture_output=True, text=True, timeout=COMMAND_TIMEOUT, check=check)
+
+
+def _used_networks():
+    routes = _run("ip", "-4", "route", "show", "table", "all").stdout.split("\n")
+    networks = []
+    for route in routes:
+        words = route.split()
+        for word in words[:2]:
+            try:
+                networks.append(ipaddress.ip_network(word, strict=False))
+            except ValueError:
+                continue
+    return networks
+
+
+def _random_networks():
+    """A /30 for the veth link and a /24 for the tunnel, unused on this host."""
+    used = _used_networks()
+    for _attempt in range(50):
+        second, third = random.randint(64, 191), random.randint(0, 254)
+        link = ipaddress.ip_network(f"10.{second}.{third}.0/30")
+        tunnel = ipaddress.ip_network(f"10.{second}.{third + 1}.0/24")
+        if not any(link.overlaps(net) or tunnel.overlaps(net) for net in used):
+            return link, tunnel
+    raise RuntimeError("no free private network found for the test")
+
+
+def _free_udp_port(address):
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind((address, 0))
+        return sock.getsockname()[1]
+
+
+def _wait_for_text(path, text, timeout=START_TIMEOUT):
+    """Whether ``text`` shows up in the file at ``path`` within ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if path.exists() and text in path.read_text(errors="replace"):
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def _stop(process):
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+def _extract(archive, config_dir, files_root, allowed_root):
+    """
+    Writes the ``*.conf`` files of an OpenVPN archive to ``config_dir`` and
+    every other file at its path below ``files_root`` (``/`` for absolute
+    paths) with its mode; files must land inside ``allowed_root``. Returns
+    the path of the configuration file.
+    """
+    config_path = None
+    with tarfile.open(fileobj=archive, mode="r:gz") as tar:
+        for member in tar.getmembers():
+            if not member.isfile():
+                continue
+            contents = tar.extractfile(member).read()
+            if "/" not in member.name and member.name.endswith(".conf"):
+                target = config_path = config_dir / member.name
+            else:
+                target = (files_root / member.name).resolve()
+                if not target.is_relative_to(allowed_root):
+                    raise AssertionError(f"{member.name} is outside the test directory")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(contents)
+            target.chmod(member.mode)
+    return config_path
+
+
+@tag("integration")
+class TestOpenVpnTunnel(VpnTestMixin, TestCase):
+    """A device using a VPN-client template reaches the VPN server for real."""
+
+    @classmethod
+    def setUpClass(cls):
+        reason = missing_requirement()
+        if reason:
+            raise cls.skipException(reason)
+        super().setUpClass()
+
+    def setUp(self):
+        self.assertIsNotNone(shutil.which("ping"), "the 'ping' binary is needed (apt-get install iputils-ping)")
+        suffix = secrets.token_hex(3)
+        self.namespace = f"djnjc-{suffix}"
+        self.server_link, self.client_link, self.tun = f"djs{suffix}", f"djc{suffix}", f"djt{suffix}"
+        self.workdir = Path(tempfile.mkdtemp(prefix=f"djnjc-openvpn-{suffix}-")).resolve()
+        self.addCleanup(shutil.rmtree, self.workdir, ignore_errors=True)
+        link, self.tunnel_network = _random_networks()
+        self.server_ip, self.client_ip = (str(host) for host in link.hosts())
+        self._create_network()
+        self.vpn = self._create_routed_vpn()
+        self.template = self._create_vpn_template(vpn=self.vpn)
+        self.config = self._create_vpn_config(self.template)
+
+    def _create_network(self):
+        self.addCleanup(_run, "ip", "netns", "delete", self.namespace, check=False)
+        self.addCleanup(_run, "ip", "link", "delete", self.server_link, check=False)
+        _run("ip", "netns", "add", self.namespace)
+        _run("ip", "link", "add", self.server_link, "type", "veth", "peer", "name", self.client_link)
+        _run("ip", "link", "set", self.client_link, "netns", self.namespace)
+        _run("ip", "addr", "add", f"{self.server_ip}/30", "dev", self.server_link)
+        _run("ip", "link", "set", self.server_link, "up")
+        for command in (
+            ("ip", "addr", "add", f"{self.client_ip}/30", "dev", self.client_link),
+            ("ip", "link", "set", self.client_link, "up"),
+            ("ip", "link", "set", "lo", "up"),
+        ):
+            _run("ip", "netns", "exec", self.namespace, *command)
+
+    def _create_routed_vpn(self):
+        """A routed (tun) server listening on the veth address, checking the CA's CRL."""
+        server = {
+            "name": f"itest{self.tun[3:]}",
+            "mode": "server",
+            "proto": "udp",
+            "local": self.server_ip,
+            "port": _free_udp_port(self.server_ip),
+            "dev": self.tun,
+            "dev_type": "tun",
+            "server": f"{self.tunnel_network.network_address} {self.tunnel_network.netmask}",
+            "topology": "subnet",
+            "tls_server": True,
+            "remote_cert_tls": "client",
+            "ca": "ca.pem",
+            "cert": "cert.pem",
+            "key": "key.pem",
+            "dh": "dh.pem",
+            "crl_verify": "crl.pem",
+        }
+        files = [*DEFAULT_FILES, {"path": "crl.pem", "mode": "0644", "contents": "{{ crl }}"}]
+        return self._create_vpn(name="integration", host=self.server_ip, config={"openvpn": [server], "files": files})
+
+    def _start(self, name, config_path, namespace=None):
+        log_path = self.workdir / f"{name}.log"
+        command = ["openvpn", "--cd", str(config_path.parent), "--config", config_path.name, "--verb", "3"]
+        if namespace:
+            command = ["ip", "netns", "exec", namespace, *command]
+        with open(log_path, "wb") as log:
+            process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        self.addCleanup(_stop, process)
+        return log_path
+
+    def _start_server(self):
+        self.addCleanup(_run, "ip", "link", "delete", self.tun, check=False)
+        server_dir = self.workdir / "server"
+        server_dir.mkdir(exist_ok=True)
+        config_path = _extract(self._reload(self.vpn).generate(), server_dir, server_dir, self.workdir)
+        log_path = self._start("server", config_path)
+        self.assertTrue(_wait_for_text(log_path, HANDSHAKE_DONE), log_path.read_text(errors="replace"))
+        return log_path
+
+    def _render_device(self):
+        """
+        What the device would install: the ``openvpn`` section of its final
+        NetJSON as a native OpenVPN file, and the certificate files written
+        where the configuration says (``NETJSONCONFIG_CERT_PATH``).
+        """
+        client_dir = self.workdir / "client"
+        client_dir.mkdir(exist_ok=True)
+        with override_settings(NETJSONCONFIG_CERT_PATH=str(self.workdir / "x509")):
+            netjson = self._reload(self.config).json(dict=True)
+        backend = netjsonconfig.OpenVpn({"openvpn": netjson["openvpn"], "files": netjson["files"]})
+        return _extract(backend.generate(), client_dir, Path("/"), self.workdir)
+
+    def _ping_tunnel(self, count=3):
+        server_tunnel_ip = str(next(self.tunnel_network.hosts()))
+        command = ("ping", "-n", "-c", str(count), "-W", "2", "-w", "15", server_tunnel_ip)
+        return _run("ip", "netns", "exec", self.namespace, *command, check=False)
+
+    def test_device_completes_the_handshake_and_pings_through_the_tunnel(self):
+        client_config = self._render_device()
+        self._start_server()
+        self.assertNotEqual(self._ping_tunnel(count=1).returncode, 0, "tunnel address reachable without the VPN")
+        client_log = self._start("client", client_config, namespace=self.namespace)
+        self.assertTrue(_wait_for_text(client_log, HANDSHAKE_DONE), client_log.read_text(errors="replace"))
+        result = self._ping_tunnel()
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+        self.assertIn(f"from {next(self.tunnel_network.hosts())}", result.stdout)
+
+    def test_revoked_certificate_is_refused(self):
+        client_config = self._render_device()  # the files the device still holds
+        self.config.templates.remove(self.template)  # revokes its certificate
+        server_log = self._start_server()  # with the CA's updated CRL
+        client_log = self._start("client", client_config, namespace=self.namespace)
+        self.assertTrue(
+            _wait_for_text(server_log, "certificate revoked"),
+            server_log.read_text(errors="replace"),
+        )
+        self.assertNotIn(HANDSHAKE_DONE, client_log.read_text(errors="replace"))
+        self.assertNotEqual(self._ping_tunnel(count=1).returncode, 0)

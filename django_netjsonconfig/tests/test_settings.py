@@ -1,0 +1,213 @@
+"""Settings: documented defaults, runtime overrides, startup check, system checks."""
+
+from unittest import mock
+
+from django.apps import apps
+from django.conf import settings
+from django.core.checks import run_checks
+from django.core.exceptions import ImproperlyConfigured
+from django.test import SimpleTestCase, override_settings
+
+from django_netjsonconfig import checks
+from django_netjsonconfig import settings as app_settings
+
+OPENWRT = "netjsonconfig.OpenWrt"
+OPENVPN = "django_netjsonconfig.vpn_backends.OpenVpn"
+
+DOCUMENTED_DEFAULTS = {
+    "BACKENDS": ((OPENWRT, "OpenWRT/LEDE"), ("netjsonconfig.OpenWisp", "OpenWISP Firmware 1.x")),
+    "VPN_BACKENDS": ((OPENVPN, "OpenVPN"),),
+    "DEFAULT_BACKEND": OPENWRT,
+    "DEFAULT_VPN_BACKEND": OPENVPN,
+    "REGISTRATION_ENABLED": True,
+    "CONSISTENT_REGISTRATION": True,
+    "SHARED_SECRET": "",
+    "CONTEXT": {},
+    "DEFAULT_AUTO_CERT": True,
+    "CERT_PATH": "/etc/x509",
+    "COMMON_NAME_FORMAT": "{mac_address}-{name}",
+}
+
+EXTRA_DEFAULTS = {"DH_KEY_LENGTH": 2048, "CACHE": "default", "ARCHIVE_CACHE_TIMEOUT": 604800}
+
+
+def _default(name):
+    """The value of ``name`` when the project does not set it."""
+    with override_settings():
+        if hasattr(settings, f"NETJSONCONFIG_{name}"):
+            delattr(settings, f"NETJSONCONFIG_{name}")
+        return getattr(app_settings, name)
+
+
+class TestSettingsDefaults(SimpleTestCase):
+    def test_documented_settings_have_documented_defaults(self):
+        self.assertEqual(len(DOCUMENTED_DEFAULTS), 11)
+        for name, value in DOCUMENTED_DEFAULTS.items():
+            with self.subTest(setting=name):
+                self.assertEqual(_default(name), value)
+
+    def test_extra_settings_have_documented_defaults(self):
+        for name, value in EXTRA_DEFAULTS.items():
+            with self.subTest(setting=name):
+                self.assertEqual(_default(name), value)
+
+    def test_unknown_setting_is_an_attribute_error(self):
+        with self.assertRaises(AttributeError):
+            app_settings.NOT_A_SETTING  # noqa: B018
+
+
+class TestSettingsOverrides(SimpleTestCase):
+    OVERRIDES = {
+        "BACKENDS": (("netjsonconfig.OpenWisp", "OpenWISP"),),
+        "VPN_BACKENDS": (("netjsonconfig.OpenVpn", "Plain OpenVPN"),),
+        "DEFAULT_BACKEND": "netjsonconfig.OpenWisp",
+        "DEFAULT_VPN_BACKEND": "netjsonconfig.OpenVpn",
+        "REGISTRATION_ENABLED": False,
+        "CONSISTENT_REGISTRATION": False,
+        "SHARED_SECRET": "s3cret",
+        "CONTEXT": {"site": "lab"},
+        "DEFAULT_AUTO_CERT": False,
+        "CERT_PATH": "/etc/certs",
+        "COMMON_NAME_FORMAT": "{name}",
+        "DH_KEY_LENGTH": 1024,
+        "CACHE": "other",
+        "ARCHIVE_CACHE_TIMEOUT": 60,
+    }
+
+    def test_override_settings_is_seen_at_runtime(self):
+        for name, value in self.OVERRIDES.items():
+            with self.subTest(setting=name), override_settings(**{f"NETJSONCONFIG_{name}": value}):
+                self.assertEqual(getattr(app_settings, name), value)
+
+    def test_mock_patch_is_seen_and_restored(self):
+        with mock.patch.object(app_settings, "SHARED_SECRET", "patched"):
+            self.assertEqual(app_settings.SHARED_SECRET, "patched")
+        self.assertEqual(app_settings.SHARED_SECRET, settings.NETJSONCONFIG_SHARED_SECRET)
+
+    @override_settings(NETJSONCONFIG_BACKENDS=(("netjsonconfig.OpenWisp", "OpenWISP"), (OPENWRT, "OpenWrt")))
+    def test_default_backend_follows_backends_setting(self):
+        self.assertEqual(_default("DEFAULT_BACKEND"), "netjsonconfig.OpenWisp")
+
+    def test_default_backend_follows_patched_backends(self):
+        with mock.patch.object(app_settings, "BACKENDS", (("netjsonconfig.OpenWisp", "OpenWISP"),)):
+            self.assertEqual(_default("DEFAULT_BACKEND"), "netjsonconfig.OpenWisp")
+
+    @override_settings(NETJSONCONFIG_VPN_BACKENDS=(("netjsonconfig.OpenVpn", "Plain"),))
+    def test_default_vpn_backend_follows_vpn_backends_setting(self):
+        self.assertEqual(_default("DEFAULT_VPN_BACKEND"), "netjsonconfig.OpenVpn")
+
+    @override_settings(NETJSONCONFIG_DEFAULT_BACKEND=None, NETJSONCONFIG_DEFAULT_VPN_BACKEND=None)
+    def test_default_backends_can_be_disabled_with_none(self):
+        self.assertIsNone(app_settings.DEFAULT_BACKEND)
+        self.assertIsNone(app_settings.DEFAULT_VPN_BACKEND)
+
+    @override_settings(NETJSONCONFIG_BACKENDS=())
+    def test_default_backend_is_none_without_backends(self):
+        self.assertIsNone(_default("DEFAULT_BACKEND"))
+
+
+class TestStartupCheck(SimpleTestCase):
+    def _check(self):
+        apps.get_app_config("django_netjsonconfig").check_settings()
+
+    @override_settings(DEBUG=False, NETJSONCONFIG_REGISTRATION_ENABLED=True, NETJSONCONFIG_SHARED_SECRET="")
+    def test_missing_shared_secret_in_production_is_improperly_configured(self):
+        with self.assertRaises(ImproperlyConfigured) as context:
+            self._check()
+        self.assertIn("NETJSONCONFIG_SHARED_SECRET", str(context.exception))
+        self.assertIn("NETJSONCONFIG_REGISTRATION_ENABLED", str(context.exception))
+
+    @override_settings(DEBUG=False, NETJSONCONFIG_SHARED_SECRET="")
+    def test_registration_enabled_by_default_requires_secret(self):
+        with override_settings():
+            if hasattr(settings, "NETJSONCONFIG_REGISTRATION_ENABLED"):
+                del settings.NETJSONCONFIG_REGISTRATION_ENABLED
+            with self.assertRaises(ImproperlyConfigured):
+                self._check()
+
+    @override_settings(DEBUG=True, NETJSONCONFIG_REGISTRATION_ENABLED=True, NETJSONCONFIG_SHARED_SECRET="")
+    def test_missing_shared_secret_is_tolerated_in_debug(self):
+        self._check()
+
+    @override_settings(DEBUG=False, NETJSONCONFIG_REGISTRATION_ENABLED=True, NETJSONCONFIG_SHARED_SECRET="s3cret")
+    def test_shared_secret_set_in_production_is_accepted(self):
+        self._check()
+
+    @override_settings(DEBUG=False, NETJSONCONFIG_REGISTRATION_ENABLED=False, NETJSONCONFIG_SHARED_SECRET="")
+    def test_registration_disabled_in_production_needs_no_secret(self):
+        self._check()
+
+
+class TestSystemChecks(SimpleTestCase):
+    def _ids(self):
+        return [message.id for message in checks.check_settings(None)]
+
+    def test_stock_configuration_passes(self):
+        with override_settings(NETJSONCONFIG_SHARED_SECRET="s3cret"):
+            self.assertEqual(self._ids(), [])
+
+    def test_checks_are_registered_with_django(self):
+        with override_settings(NETJSONCONFIG_CONTEXT=["not", "a", "dict"]):
+            ids = [message.id for message in run_checks()]
+        self.assertIn("django_netjsonconfig.E005", ids)
+
+    def test_e001_empty_backends(self):
+        with override_settings(NETJSONCONFIG_BACKENDS=(), NETJSONCONFIG_DEFAULT_BACKEND=None):
+            self.assertEqual(self._ids(), ["django_netjsonconfig.E001"])
+
+    def test_e001_backend_that_cannot_be_imported(self):
+        with override_settings(NETJSONCONFIG_BACKENDS=((OPENWRT, "OpenWrt"), ("wrong.Backend", "Wrong"))):
+            self.assertEqual(self._ids(), ["django_netjsonconfig.E001"])
+
+    def test_e001_backend_that_is_not_a_pair(self):
+        with override_settings(NETJSONCONFIG_BACKENDS=((OPENWRT, "OpenWrt"), OPENWRT)):
+            self.assertEqual(self._ids(), ["django_netjsonconfig.E001"])
+
+    def test_e001_backends_that_is_not_a_sequence(self):
+        with override_settings(NETJSONCONFIG_BACKENDS=None, NETJSONCONFIG_DEFAULT_BACKEND=None):
+            self.assertEqual(self._ids(), ["django_netjsonconfig.E001"])
+
+    def test_e002_vpn_backend_that_cannot_be_imported(self):
+        with override_settings(
+            NETJSONCONFIG_VPN_BACKENDS=(("wrong.Vpn", "Wrong"),), NETJSONCONFIG_DEFAULT_VPN_BACKEND=None
+        ):
+            self.assertEqual(self._ids(), ["django_netjsonconfig.E002"])
+
+    def test_e003_default_backend_not_in_backends(self):
+        with override_settings(NETJSONCONFIG_DEFAULT_BACKEND="netjsonconfig.OpenVpn"):
+            self.assertEqual(self._ids(), ["django_netjsonconfig.E003"])
+
+    def test_e004_default_vpn_backend_not_in_vpn_backends(self):
+        with override_settings(NETJSONCONFIG_DEFAULT_VPN_BACKEND=OPENWRT):
+            self.assertEqual(self._ids(), ["django_netjsonconfig.E004"])
+
+    def test_e005_context_not_a_dict(self):
+        with override_settings(NETJSONCONFIG_CONTEXT=[("site", "lab")]):
+            self.assertEqual(self._ids(), ["django_netjsonconfig.E005"])
+
+    def test_e006_common_name_format_with_unknown_placeholder(self):
+        with override_settings(NETJSONCONFIG_COMMON_NAME_FORMAT="{serial}-{name}"):
+            self.assertEqual(self._ids(), ["django_netjsonconfig.E006"])
+
+    def test_e006_common_name_format_that_is_not_a_string(self):
+        with override_settings(NETJSONCONFIG_COMMON_NAME_FORMAT=None):
+            self.assertEqual(self._ids(), ["django_netjsonconfig.E006"])
+
+    def test_common_name_format_may_use_any_config_field_and_format_spec(self):
+        with override_settings(NETJSONCONFIG_COMMON_NAME_FORMAT="{name}-{id.hex}-{created:%Y}-{backend}"):
+            self.assertEqual(self._ids(), [])
+
+    def test_w001_cert_path_with_trailing_slash(self):
+        with override_settings(NETJSONCONFIG_CERT_PATH="/etc/x509/"):
+            self.assertEqual(self._ids(), ["django_netjsonconfig.W001"])
+
+    def test_w002_shared_secret_with_characters_unsafe_in_urls(self):
+        for secret in ("a&b", "a+b", "a%b", "a b", "a#b"):
+            with self.subTest(secret=secret), override_settings(NETJSONCONFIG_SHARED_SECRET=secret):
+                self.assertEqual(self._ids(), ["django_netjsonconfig.W002"])
+
+    def test_errors_have_hints_or_clear_messages(self):
+        with override_settings(NETJSONCONFIG_DEFAULT_BACKEND="netjsonconfig.OpenVpn"):
+            (error,) = checks.check_settings(None)
+        self.assertIn("NETJSONCONFIG_DEFAULT_BACKEND", error.msg)
+        self.assertIn("None", error.hint)

@@ -22,7 +22,8 @@ def main():
     from django.core.management import execute_from_command_line
 
     args = sys.argv[1:]
-    labels = [arg for arg in args if not arg.startswith("-")]
+    # test labels are dotted module paths (or file paths); option values are not
+    labels = [arg for arg in args if not arg.startswith("-") and ("." in arg or "/" in arg)]
     default_label = "tests.sample_app" if os.environ.get("SAMPLE_APP") else "django_netjsonconfig"
     argv = ["manage.py", "test", "--shuffle", "--parallel", os.environ.get("TEST_PARALLEL", "1")]
     argv += args if labels else [*args, default_label]

@@ -23,11 +23,3 @@ class Vpn(AbstractVpn):
 class VpnClient(AbstractVpnClient):
     class Meta(AbstractVpnClient.Meta):
         abstract = False
-
-
-def _through_str(through):
-    return through.template.name
-
-
-# the admin's delete confirmation lists these rows: show the template's name
-Config.templates.through.__str__ = _through_str

@@ -24,6 +24,12 @@ INSTALLED_APPS = [
 if os.environ.get("SAMPLE_APP"):
     INSTALLED_APPS.remove("django_netjsonconfig")
     INSTALLED_APPS.insert(INSTALLED_APPS.index("django_x509"), "tests.sample_app.apps.SampleConfig")
+    # README "Extending the admin": the admin templates of the package
+    import django_netjsonconfig
+
+    EXTENDING_TEMPLATE_DIRS = [django_netjsonconfig.TEMPLATES_DIR]
+else:
+    EXTENDING_TEMPLATE_DIRS = []
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -40,7 +46,7 @@ ROOT_URLCONF = "tests.urls"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        "DIRS": EXTENDING_TEMPLATE_DIRS,
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [

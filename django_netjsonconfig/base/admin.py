@@ -34,11 +34,33 @@ class BaseConfigAdmin(ModelAdmin):
     preview and download pages (which need the model's view permission).
     """
 
-    change_form_template = "admin/django_netjsonconfig/change_form.html"
+    #: falls back to the stock template in extending apps that did not add
+    #: ``django_netjsonconfig.TEMPLATES_DIR`` to their template directories
+    change_form_template = ["admin/django_netjsonconfig/change_form.html", "admin/change_form.html"]
     preview_template = None
     save_on_top = True
     actions_on_bottom = True
     readonly_fields = ["created", "modified"]
+
+    def get_fields(self, request, obj=None):
+        """
+        The configured ``fields``, preceded by the editable fields an extending
+        app added to the model (e.g. an organization), so that they can be set.
+        """
+        fields = list(super().get_fields(request, obj))
+        if self.fields is None:
+            return fields
+        known = set(fields) | set(self.readonly_fields)
+        added = [
+            field.name
+            for field in self.model._meta.get_fields()
+            if field.concrete
+            and field.editable
+            and not field.auto_created
+            and field.name not in known
+            and not (field.many_to_many and not field.remote_field.through._meta.auto_created)
+        ]
+        return added + fields
 
     def _djnjc_url_name(self, suffix):
         opts = self.model._meta

@@ -570,6 +570,10 @@ def _resolve_templates(template_model, objs):
     return templates
 
 
+def _through_str(through):
+    return through.template.name
+
+
 def install_diff_based_set(config_model):
     """
     Installs the template-selection behaviour of ``config_model`` (called by
@@ -585,6 +589,8 @@ def install_diff_based_set(config_model):
       configs that use it; a config written raw is flagged too.
     """
     descriptor = config_model.templates
+    # the admin's delete confirmation lists the ordering rows: show template names
+    descriptor.through.__str__ = _through_str
     base_manager = descriptor.related_manager_cls
     if getattr(base_manager, "_djnjc_diff_based", False):
         return  # already installed (ready() may run more than once)

@@ -179,3 +179,15 @@ class DeviceStatusMixin(ModelsMixin):
 
 class TestMixin(CreateConfigMixin, CreateTemplateMixin, CreateVpnMixin, DeviceStatusMixin):
     """All creation helpers at once."""
+
+
+def installed_config_model():
+    """The concrete Config model of the installed (or extending) app."""
+    return _app_config().config_model
+
+
+def installed_controller_views():
+    """The ``controller.views`` module of the installed (or extending) app."""
+    from importlib import import_module
+
+    return import_module(f"{_app_config().name}.controller.views")

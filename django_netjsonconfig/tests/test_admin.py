@@ -39,6 +39,14 @@ class AdminTestMixin(TestMixin):
         self.admin = get_user_model().objects.create_superuser("admin", "admin@example.com", "pass")
         self.client.force_login(self.admin)
 
+    def _form_data(self, model, data):
+        """``data`` plus the fields an extending app adds (e.g. an organization)."""
+        extra = {name: getattr(value, "pk", value) for name, value in self._extra_fields(model).items()}
+        return {**extra, **data}
+
+    def _config_data(self, instance=None, **overrides):
+        return self._form_data(self.config_model, _config_form_data(instance, **overrides))
+
     def _url(self, model, view, *args):
         opts = model._meta
         return reverse(f"admin:{opts.app_label}_{opts.model_name}_{view}", args=args)
@@ -66,7 +74,7 @@ class TestConfigAdmin(AdminTestMixin, TestCase):
     def test_add_config_with_templates_in_order(self):
         first = self._create_template(name="first")
         second = self._create_template(name="second", config={"general": {"timezone": "UTC"}})
-        data = _config_form_data(templates=f"{second.pk},{first.pk}")
+        data = self._config_data(templates=f"{second.pk},{first.pk}")
         response = self.client.post(self._url(self.config_model, "add"), data)
         self.assertEqual(response.status_code, 302, getattr(response, "context", None) and response.context["errors"])
         config = self.config_model.objects.get(name="ap-new")
@@ -74,7 +82,7 @@ class TestConfigAdmin(AdminTestMixin, TestCase):
 
     def test_template_of_other_backend_is_a_form_error(self):
         template = self._create_template(backend="netjsonconfig.OpenWisp")
-        data = _config_form_data(templates=str(template.pk))
+        data = self._config_data(templates=str(template.pk))
         response = self.client.post(self._url(self.config_model, "add"), data)
         self.assertEqual(response.status_code, 200)
         self.assertIn("does not match", str(response.context["adminform"].form.errors["templates"]))
@@ -83,7 +91,7 @@ class TestConfigAdmin(AdminTestMixin, TestCase):
     def test_submitted_config_is_validated_with_submitted_templates(self):
         template = self._create_template(config={"interfaces": [{"name": "eth0", "type": "ethernet"}]})
         # the submitted config turns the template's list into an object: conflict
-        data = _config_form_data(templates=str(template.pk), config=json.dumps({"interfaces": {"x": 1}}))
+        data = self._config_data(templates=str(template.pk), config=json.dumps({"interfaces": {"x": 1}}))
         response = self.client.post(self._url(self.config_model, "add"), data)
         self.assertEqual(response.status_code, 200)
         form = response.context["adminform"].form
@@ -96,7 +104,7 @@ class TestConfigAdmin(AdminTestMixin, TestCase):
         cert_pk = config.vpnclient_set.get().cert_id
         self.config_model.objects.filter(pk=config.pk).update(status="running")
         config.get_cached_checksum()
-        response = self.client.post(self._url(self.config_model, "change", config.pk), _config_form_data(config))
+        response = self.client.post(self._url(self.config_model, "change", config.pk), self._config_data(config))
         self.assertEqual(response.status_code, 302)
         config.refresh_from_db()
         self.assertEqual(config.status, "running")
@@ -107,7 +115,7 @@ class TestConfigAdmin(AdminTestMixin, TestCase):
         config = self._create_config()
         config.get_cached_checksum()
         self.config_model.objects.filter(pk=config.pk).update(status="running")
-        data = _config_form_data(config, config=json.dumps({"general": {"timezone": "Europe/Rome"}}))
+        data = self._config_data(config, config=json.dumps({"general": {"timezone": "Europe/Rome"}}))
         self.client.post(self._url(self.config_model, "change", config.pk), data)
         config.refresh_from_db()
         self.assertEqual(config.status, "modified")
@@ -135,7 +143,7 @@ class TestConfigAdmin(AdminTestMixin, TestCase):
         template = self._create_template(
             config={"files": [{"path": "/etc/id", "mode": "0644", "contents": "{{ mac_address }}"}]}
         )
-        data = _config_form_data(templates=str(template.pk), name="lobby-ap")
+        data = self._config_data(templates=str(template.pk), name="lobby-ap")
         response = self.client.post(self._url(self.config_model, "preview"), data)
         self.assertEqual(response.status_code, 200)
         self.assertContains(response, "option hostname &#x27;lobby-ap&#x27;")
@@ -145,12 +153,12 @@ class TestConfigAdmin(AdminTestMixin, TestCase):
     def test_preview_with_empty_template_list_uses_no_template(self):
         template = self._create_template(config={"general": {"timezone": "Europe/Rome"}})
         config = self._create_config(templates=[template])
-        data = _config_form_data(config, templates="")
+        data = self._config_data(config, templates="")
         response = self.client.post(self._url(self.config_model, "preview"), data)
         self.assertNotContains(response, "Europe/Rome")
 
     def test_preview_shows_schema_errors_in_the_page(self):
-        data = _config_form_data(config=json.dumps({"interfaces": [{"name": "eth0"}]}))
+        data = self._config_data(config=json.dumps({"interfaces": [{"name": "eth0"}]}))
         response = self.client.post(self._url(self.config_model, "preview"), data)
         self.assertEqual(response.status_code, 200)
         self.assertContains(response, "djnjc-preformatted error")
@@ -159,8 +167,8 @@ class TestConfigAdmin(AdminTestMixin, TestCase):
     def test_preview_rejects_get_and_invalid_input(self):
         url = self._url(self.config_model, "preview")
         self.assertEqual(self.client.get(url).status_code, 405)
-        self.assertEqual(self.client.post(url, _config_form_data(config="{not json")).status_code, 400)
-        self.assertEqual(self.client.post(url, _config_form_data(templates="not-a-uuid")).status_code, 400)
+        self.assertEqual(self.client.post(url, self._config_data(config="{not json")).status_code, 400)
+        self.assertEqual(self.client.post(url, self._config_data(templates="not-a-uuid")).status_code, 400)
 
 
 class TestTemplateAdmin(AdminTestMixin, TestCase):
@@ -171,13 +179,13 @@ class TestTemplateAdmin(AdminTestMixin, TestCase):
             "backend": "netjsonconfig.OpenWrt",
             "config": json.dumps({"interfaces": [{"name": "eth0", "type": "ethernet"}]}),
         }
-        response = self.client.post(self._url(self.template_model, "add"), data)
+        response = self.client.post(self._url(self.template_model, "add"), self._form_data(self.template_model, data))
         self.assertEqual(response.status_code, 302)
         self.assertTrue(self.template_model.objects.filter(name="lan").exists())
 
     def test_vpn_template_without_vpn_is_a_form_error(self):
         data = {"name": "vpn", "type": "vpn", "backend": "netjsonconfig.OpenWrt", "config": "{}"}
-        response = self.client.post(self._url(self.template_model, "add"), data)
+        response = self.client.post(self._url(self.template_model, "add"), self._form_data(self.template_model, data))
         self.assertEqual(response.status_code, 200)
         self.assertIn("vpn", response.context["adminform"].form.errors)
 
@@ -205,5 +213,5 @@ class TestVpnAdmin(AdminTestMixin, TestCase):
             "dh": vpn.dh,
             "config": json.dumps({**vpn.config, "files": [{"path": "ca.pem", "mode": "0644", "contents": "{{ ca }}"}]}),
         }
-        response = self.client.post(self._url(self.vpn_model, "preview"), data)
+        response = self.client.post(self._url(self.vpn_model, "preview"), self._form_data(self.vpn_model, data))
         self.assertContains(response, vpn.ca.certificate.splitlines()[1])

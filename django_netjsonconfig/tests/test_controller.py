@@ -15,16 +15,17 @@ from django.test import Client, RequestFactory, TestCase, override_settings
 from django.urls import reverse
 
 from django_netjsonconfig import settings as app_settings
-from django_netjsonconfig.controller import views
 from django_netjsonconfig.controller.generics import (
     BaseChecksumView,
     BaseDownloadConfigView,
     BaseRegisterView,
     BaseReportStatusView,
 )
-from django_netjsonconfig.models import Config
-from django_netjsonconfig.tests import TestMixin
+from django_netjsonconfig.tests import TestMixin, installed_config_model, installed_controller_views
 from django_netjsonconfig.utils import get_controller_urls, send_config
+
+Config = installed_config_model()
+views = installed_controller_views()
 
 SECRET = "s3cr3t-Shared"
 HEADER = "X-Openwisp-Controller"
@@ -961,7 +962,9 @@ def _extending_urlconf():
     class ReportStatusView(BaseReportStatusView):
         model = Config
 
-    class RegisterView(BaseRegisterView):
+    # an extending app may need more on new configs (the sample app sets an
+    # organization): reuse the installed app's registration hook
+    class RegisterView(getattr(views, "RegisterView", BaseRegisterView)):
         model = Config
 
     extending_views = types.ModuleType("extending_views")

@@ -14,11 +14,12 @@ from django.db import connection, connections
 from django.test import Client, RequestFactory, TransactionTestCase, override_settings
 
 from django_netjsonconfig.controller.generics import BaseRegisterView
-from django_netjsonconfig.models import Config
-from django_netjsonconfig.tests import TestMixin
+from django_netjsonconfig.tests import TestMixin, installed_config_model
 
 SECRET = "race-secret"
 FORM = "application/x-www-form-urlencoded"
+
+Config = installed_config_model()
 
 
 def _registration(mac, name="ap-race", with_key=True):

@@ -7,7 +7,7 @@ from django_netjsonconfig.controller.generics import (
     BaseUpdateInfoView,
 )
 
-from ..models import Config  # this is your custom model
+from ..models import Config, Organization  # this is your custom model
 
 
 class ChecksumView(BaseChecksumView):
@@ -24,6 +24,11 @@ class ReportStatusView(BaseReportStatusView):
 
 class RegisterView(BaseRegisterView):
     model = Config
+
+    def init_object(self, **kwargs):
+        # your own logic here: devices of this sample join a default organization
+        kwargs["organization"] = Organization.objects.get_or_create(name="default")[0]
+        return super().init_object(**kwargs)
 
 
 class UpdateInfoView(BaseUpdateInfoView):

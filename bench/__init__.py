@@ -1,0 +1,1 @@
+"""Benchmarks of django-netjsonconfig (not part of the package; see README.rst)."""

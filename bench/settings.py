@@ -1,0 +1,75 @@
+"""
+Settings of the benchmarks: the demo's production settings served over plain
+HTTP on 127.0.0.1, with the database and cache chosen by environment variables
+that ``bench/common.py`` sets:
+
+* ``BENCH_DB``: ``sqlite`` (file ``BENCH_SQLITE_PATH``, LocMem cache) or
+  ``postgres`` (database ``BENCH_PG_DB``, Redis cache ``BENCH_REDIS_URL``);
+* ``BENCH_CONN_MAX_AGE``: ``CONN_MAX_AGE`` of the database (seconds, default 60);
+* ``BENCH_LOCMEM_MAX_ENTRIES``: ``MAX_ENTRIES`` of the LocMem cache (Django's
+  default, 300, when unset).
+"""
+
+import os
+
+from tests.production_settings import *  # noqa: F403
+
+DEBUG = False
+ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
+ROOT_URLCONF = "bench.urls"
+NETJSONCONFIG_SHARED_SECRET = os.environ.get("BENCH_SHARED_SECRET", "bench-shared-secret")
+
+# plain HTTP on the loopback: no TLS redirect, no HSTS, no secure-only cookies
+SECURE_SSL_REDIRECT = False
+SECURE_HSTS_SECONDS = 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = False
+SECURE_HSTS_PRELOAD = False
+SESSION_COOKIE_SECURE = False
+CSRF_COOKIE_SECURE = False
+
+# persistent database connections (Django's default, 0, opens one per request)
+CONN_MAX_AGE = int(os.environ.get("BENCH_CONN_MAX_AGE", "60"))
+
+if os.environ.get("BENCH_DB") == "postgres":
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": os.environ["BENCH_PG_DB"],
+            "USER": os.environ.get("POSTGRES_USER", "postgres"),
+            "PASSWORD": os.environ.get("POSTGRES_PASSWORD", ""),
+            "HOST": "127.0.0.1",
+            "PORT": os.environ.get("POSTGRES_PORT", "5432"),
+            "CONN_MAX_AGE": CONN_MAX_AGE,
+        }
+    }
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/5"),
+        }
+    }
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": os.environ.get("BENCH_SQLITE_PATH", "/tmp/django-netjsonconfig-bench.sqlite3"),
+            "OPTIONS": {"timeout": 20},
+            "CONN_MAX_AGE": CONN_MAX_AGE,
+        }
+    }
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    if os.environ.get("BENCH_LOCMEM_MAX_ENTRIES"):
+        CACHES["default"]["OPTIONS"] = {"MAX_ENTRIES": int(os.environ["BENCH_LOCMEM_MAX_ENTRIES"])}
+
+# quiet: no request or application logging on the hot path
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"null": {"class": "logging.NullHandler"}, "console": {"class": "logging.StreamHandler"}},
+    "loggers": {
+        "django_netjsonconfig": {"handlers": ["null"], "propagate": False},
+        "django.request": {"handlers": ["null"], "propagate": False},
+        "django.security": {"handlers": ["null"], "propagate": False},
+        "django": {"handlers": ["console"], "level": "ERROR", "propagate": False},
+    },
+}

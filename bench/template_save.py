@@ -1,0 +1,311 @@
+#!/usr/bin/env python
+"""
+Times saving a Template whose NetJSON changed while N configs use it.
+
+``template.save()`` flags every config using the template as ``modified`` in
+one UPDATE, so its time and its number of SQL queries should barely move
+with N. ``template.full_clean()`` validates the change against every config
+using the template, so it is expected to grow with N; it is timed
+separately. Each database runs in its own process on a fresh database
+(a temporary SQLite file, or the PostgreSQL database ``bench_template_save``)::
+
+    /tmp/venv/bin/python bench/template_save.py --db both --sizes 100,1000,10000
+
+See bench/README.rst for how to read the output.
+"""
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import (  # noqa: E402
+    RESULTS_DIR,
+    bench_env,
+    drop_pg_database,
+    median,
+    print_table,
+    recreate_pg_database,
+    setup_django,
+)
+
+PG_NAME = "bench_template_save"
+BACKEND = "netjsonconfig.OpenWrt"
+COMMON_TEMPLATE = {
+    "interfaces": [
+        {
+            "name": "br-lan",
+            "type": "bridge",
+            "bridge_members": ["eth0"],
+            "addresses": [{"proto": "static", "family": "ipv4", "address": "192.168.1.1", "mask": 24}],
+        }
+    ],
+    "ntp": {"enabled": True, "enable_server": False, "server": ["0.pool.ntp.org", "1.pool.ntp.org"]},
+}
+
+
+def edited_config(run):
+    """NetJSON of the shared template; every ``run`` gives a different one."""
+    return {
+        "general": {"timezone": "Europe/Rome"},
+        "files": [
+            {
+                "path": "/etc/bench-template",
+                "mode": "0644",
+                "contents": f"revision={run}\nname={{{{ name }}}}\nmac={{{{ mac_address }}}}\n",
+            }
+        ],
+    }
+
+
+# --- child process: one database ---------------------------------------------------
+
+
+def _models():
+    from django_netjsonconfig.models import Config, Template
+
+    return Config, Template
+
+
+def _mac(index, number):
+    return "02:%02X:00:%02X:%02X:%02X" % (index, number >> 16, (number >> 8) & 255, number & 255)
+
+
+def create_fleet(size, index, common):
+    """A template used by ``size`` configs (each also uses ``common``), created in bulk."""
+    config_model, template_model = _models()
+    template = template_model(name=f"bench-shared-{size}", backend=BACKEND, config=edited_config(-1))
+    template.full_clean()
+    template.save()
+    configs = [
+        config_model(
+            name=f"bench-{index}-{number:05d}",
+            mac_address=_mac(index, number),
+            key=f"{index:02d}{number:030d}",
+            backend=BACKEND,
+            config={"general": {}},
+            status="running",
+            checksum_db="bench:0",
+        )
+        for number in range(size)
+    ]
+    config_model.objects.bulk_create(configs, batch_size=1000)
+    through = config_model.templates.through
+    rows = []
+    for config in configs:
+        rows.append(through(config_id=config.pk, template_id=common.pk, sort_value=0))
+        rows.append(through(config_id=config.pk, template_id=template.pk, sort_value=1))
+    through.objects.bulk_create(rows, batch_size=2000)
+    return template
+
+
+def reset_fleet(template):
+    """Puts the configs of ``template`` back to "running" with a known checksum (not timed)."""
+    template.config_relations.update(status="running", checksum_db="bench:0")
+
+
+def timed_save(template, revision):
+    reset_fleet(template)
+    template.config = edited_config(revision)
+    started = time.perf_counter()
+    template.save()
+    return time.perf_counter() - started
+
+
+def timed_full_clean(template, revision):
+    template.config = edited_config(revision)
+    started = time.perf_counter()
+    template.full_clean()
+    return time.perf_counter() - started
+
+
+def count_queries(function, *args):
+    """The SQL statements ``function(*args)`` sends (uncapped, unlike CaptureQueriesContext)."""
+    from django.db import connection
+
+    statements = []
+
+    def counter(execute, sql, params, many, context):
+        statements.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(counter):
+        function(*args)
+    return statements
+
+
+def check_invalidated(template, size):
+    """The save really flagged every config using the template as "modified"."""
+    flagged = template.config_relations.filter(status="modified").count()
+    if flagged != size:
+        raise SystemExit(f"template.save() flagged {flagged} configs out of {size}")
+
+
+def measure_saves(fleets, runs):
+    results = {size: {"save": []} for size in fleets}
+    revision = 0
+    for _run in range(runs):
+        for size, template in fleets.items():
+            revision += 1
+            results[size]["save"].append(timed_save(template, revision))
+    for size, template in fleets.items():
+        revision += 1
+        reset_fleet(template)
+        template.config = edited_config(revision)
+        statements = count_queries(template.save)
+        results[size]["save_queries"] = len(statements)
+        results[size]["save_sql"] = [statement[:160] for statement in statements]
+        check_invalidated(template, size)
+    return results
+
+
+def measure_full_cleans(fleets, results, runs, budget):
+    """Interleaved full_clean() runs; a size whose predicted time exceeds ``budget`` seconds is skipped."""
+    revision = 10_000
+    for run in range(runs):
+        previous = None
+        for size, template in fleets.items():
+            entry = results[size].setdefault("full_clean", [])
+            predicted = previous[1] * size / previous[0] if previous else 0
+            if predicted > budget:
+                results[size]["full_clean_skipped"] = f"predicted {predicted:.0f}s > budget {budget:.0f}s"
+                continue
+            revision += 1
+            entry.append(timed_full_clean(template, revision))
+            previous = (size, entry[-1])
+            if run == 0:
+                revision += 1
+                template.config = edited_config(revision)
+                results[size]["full_clean_queries"] = len(count_queries(template.full_clean))
+    return results
+
+
+def _close_connections():
+    if "django.db" in sys.modules:
+        from django.db import connections
+
+        connections.close_all()
+
+
+def child(args):
+    """Runs the whole benchmark on one database and prints its results as JSON (last line)."""
+    signal.alarm(args.max_seconds)
+    env = bench_env(args.db, PG_NAME)
+    if args.db == "postgres":
+        recreate_pg_database(PG_NAME)
+    try:
+        setup_django(env)
+        from django.db import connection
+
+        _config_model, template_model = _models()
+        common = template_model.objects.create(name="bench-common", backend=BACKEND, config=COMMON_TEMPLATE)
+        started = time.perf_counter()
+        fleets = {size: create_fleet(size, index, common) for index, size in enumerate(args.sizes)}
+        setup_seconds = time.perf_counter() - started
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("ANALYZE")
+        results = measure_saves(fleets, args.runs)
+        results = measure_full_cleans(fleets, results, args.clean_runs, args.clean_budget)
+        output = {"db": args.db, "vendor": connection.vendor, "setup_seconds": setup_seconds, "sizes": results}
+        print(json.dumps(output))
+    finally:
+        _close_connections()
+        if args.db == "postgres" and not args.keep_db:
+            drop_pg_database(PG_NAME)
+        elif args.db == "sqlite" and not args.keep_db:
+            os.unlink(env["BENCH_SQLITE_PATH"])
+
+
+# --- parent process: runs one child per database, prints the table -----------------------
+
+
+def run_child(db, args):
+    command = [sys.executable, __file__, "--child", "--db", db, "--sizes", ",".join(map(str, args.sizes))]
+    command += ["--runs", str(args.runs), "--clean-runs", str(args.clean_runs)]
+    command += ["--clean-budget", str(args.clean_budget), "--max-seconds", str(args.max_seconds)]
+    if args.keep_db:
+        command.append("--keep-db")
+    print(f"[{db}] creating {sum(args.sizes)} configs and timing ...", flush=True)
+    completed = subprocess.run(command, stdout=subprocess.PIPE, text=True, timeout=args.max_seconds + 60)
+    if completed.returncode:
+        raise SystemExit(f"[{db}] benchmark failed (exit {completed.returncode})")
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+def _ms(seconds):
+    return f"{seconds * 1000:.1f}"
+
+
+def report(outputs, args):
+    headers = ["db", "N", "save ms (median)", "save min-max", "save queries", "full_clean s (median)", "clean queries"]
+    rows = []
+    for output in outputs:
+        for size in args.sizes:
+            entry = output["sizes"][str(size)]
+            saves, cleans = entry["save"], entry.get("full_clean", [])
+            clean = f"{median(cleans):.2f} (n={len(cleans)})" if cleans else entry.get("full_clean_skipped", "-")
+            rows.append(
+                [
+                    output["db"],
+                    str(size),
+                    _ms(median(saves)),
+                    f"{_ms(min(saves))}-{_ms(max(saves))}",
+                    str(entry["save_queries"]),
+                    clean,
+                    str(entry.get("full_clean_queries", "-")),
+                ]
+            )
+    print()
+    print_table(headers, rows)
+    smallest, largest = str(min(args.sizes)), str(max(args.sizes))
+    print()
+    for output in outputs:
+        sizes = output["sizes"]
+        ratio = median(sizes[largest]["save"]) / median(sizes[smallest]["save"])
+        line = f"{output['db']}: save() time(N={largest})/time(N={smallest}) = {ratio:.2f}"
+        cleans = [sizes[key].get("full_clean") for key in (largest, smallest)]
+        if all(cleans):
+            line += f"; full_clean() time ratio = {median(cleans[0]) / median(cleans[1]):.1f}"
+        print(line + f" (setup of {sum(args.sizes)} configs: {output['setup_seconds']:.1f}s)")
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
+    parser.add_argument("--sizes", type=lambda value: sorted(int(part) for part in value.split(",")))
+    parser.add_argument("--runs", type=int, default=7, help="timed save() runs per size (default 7)")
+    parser.add_argument("--clean-runs", type=int, default=3, help="timed full_clean() runs per size (default 3)")
+    parser.add_argument(
+        "--clean-budget", type=float, default=300, help="skip a full_clean() predicted to take longer (seconds)"
+    )
+    parser.add_argument("--max-seconds", type=int, default=3600, help="hard limit per database (default 3600)")
+    parser.add_argument("--keep-db", action="store_true", help="keep the benchmark database afterwards")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    args.sizes = args.sizes or [100, 1000, 10000]
+    return args
+
+
+def main():
+    args = parse_args()
+    if args.child:
+        return child(args)
+    databases = ["sqlite", "postgres"] if args.db == "both" else [args.db]
+    started = time.strftime("%Y-%m-%d %H:%M:%S %Z")
+    outputs = [run_child(db, args) for db in databases]
+    report(outputs, args)
+    RESULTS_DIR.mkdir(exist_ok=True)
+    path = RESULTS_DIR / f"template_save-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    path.write_text(json.dumps({"started": started, "args": vars(args), "results": outputs}, indent=2))
+    print(f"\nraw results: {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path}")
+
+
+if __name__ == "__main__":
+    main()

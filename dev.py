@@ -57,13 +57,14 @@ def demo(args):
     env.setdefault("SQLITE_PATH", str(ROOT / "tests" / "demo.sqlite3"))
     env.setdefault("NETJSONCONFIG_SHARED_SECRET", "demo-shared-secret")
     manage = str(ROOT / "tests" / "manage.py")
+    address = args[0] if args else "127.0.0.1:8000"
+    env["DEMO_ADDRESS"] = address
     for step in (
         [manage, "migrate", "--noinput", "-v", "0"],
         [str(ROOT / "tests" / "demo_data.py")],
     ):
         if run(*step, env=env, check=False):
             return 1
-    address = args[0] if args else "127.0.0.1:8000"
     return run(manage, "runserver", address, env=env, check=False)
 
 

@@ -112,10 +112,11 @@ if __name__ == "__main__":
     load()
     print(
         "\nDemo data loaded: templates {templates}; configurations {configs}.\n"
-        "Admin:    http://127.0.0.1:8000/admin/   login: {user} / password: {password}\n"
+        "Admin:    http://{address}/admin/   login: {user} / password: {password}\n"
         "Devices register with shared secret: {secret}\n".format(
             templates=", ".join(spec["name"] for spec in TEMPLATES),
             configs=", ".join(name for name, _mac, _templates in DEVICES),
+            address=os.environ.get("DEMO_ADDRESS", "127.0.0.1:8000"),
             user=ADMIN_USERNAME,
             password=ADMIN_PASSWORD,
             secret=app_settings.SHARED_SECRET or "(registration needs NETJSONCONFIG_SHARED_SECRET)",

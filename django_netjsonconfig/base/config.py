@@ -44,19 +44,29 @@ def get_random_mac():
     return "52:54:00:" + ":".join(f"{secrets.randbelow(256):02x}" for _ in range(3))
 
 
+#: the last fingerprint computed, with the setting values it was computed from
+_fingerprint_memo = (None, None, None)
+
+
 def render_fingerprint():
     """
     Identifies what, besides the rows themselves, shapes the rendered output:
     the global context, the certificate path and the netjsonconfig version.
     Stored checksums carry it, so a deployment that changes any of these
     re-renders (and flags as modified) every config on its next poll.
+
+    Every poll needs it: it is recomputed only when the settings objects
+    change (``override_settings`` and ``mock.patch`` replace them).
     """
-    source = json.dumps(
-        [app_settings.CONTEXT, app_settings.CERT_PATH, netjsonconfig.__version__],
-        sort_keys=True,
-        default=str,
-    )
-    return hashlib.md5(source.encode()).hexdigest()[:8]
+    global _fingerprint_memo
+    context, cert_path = app_settings.CONTEXT, app_settings.CERT_PATH
+    memo_context, memo_cert_path, fingerprint = _fingerprint_memo
+    if context is memo_context and cert_path == memo_cert_path:
+        return fingerprint
+    source = json.dumps([context, cert_path, netjsonconfig.__version__], sort_keys=True, default=str)
+    fingerprint = hashlib.md5(source.encode()).hexdigest()[:8]
+    _fingerprint_memo = (context, cert_path, fingerprint)
+    return fingerprint
 
 
 def _archive_cache_key(pk, checksum):

@@ -30,9 +30,11 @@ Nothing is written for a rejected request.
 import hashlib
 import json
 import logging
+import uuid
 
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, transaction
+from django.http import Http404
 from django.views.decorators.csrf import csrf_exempt
 from django.views.generic import View
 
@@ -143,6 +145,62 @@ class BaseControllerView(View):
         return value[:max_length] if max_length else value
 
 
+class CompiledLookup:
+    """
+    The SELECT of one config by primary key, compiled once by the ORM and then
+    run with a plain cursor; rows are converted like the ORM converts them and
+    returned as model instances (``Model.from_db``). Cached per view class,
+    model, loaded columns and database.
+    """
+
+    _cache = {}
+
+    def __init__(self, queryset):
+        model = queryset.model
+        self.model, self.db = model, queryset.db
+        compiler = queryset.filter(pk=uuid.UUID(int=0)).query.get_compiler(using=self.db)
+        self.sql, params = compiler.as_sql()
+        if len(params) != 1:
+            raise ValueError("the lookup must have the primary key as its only parameter")
+        self.columns = [column for column, _sql, _alias in compiler.select]
+        self.attnames = [column.target.attname for column in self.columns]
+        self.pk_field = model._meta.pk
+
+    @classmethod
+    def for_view(cls, view):
+        """The lookup of ``view`` (``None`` when its queryset cannot be compiled this way)."""
+        queryset = view.get_lookup_queryset()
+        cache_key = (type(view), queryset.model, queryset.db, tuple(view.only_fields))
+        if cache_key not in cls._cache:
+            try:
+                cls._cache[cache_key] = cls(queryset)
+            except (ValueError, AttributeError, TypeError):
+                cls._cache[cache_key] = None
+        return cls._cache[cache_key]
+
+    def get(self, pk):
+        """The config with primary key ``pk``; ``Http404`` if missing or malformed."""
+        try:
+            value = self.pk_field.to_python(pk)
+        except ValidationError as error:
+            raise Http404("No such object") from error
+        connection = connections[self.db]
+        with connection.cursor() as cursor:
+            cursor.execute(self.sql, [self.pk_field.get_db_prep_value(value, connection)])
+            row = cursor.fetchone()
+        if row is None:
+            raise Http404("No such object")
+        return self.model.from_db(self.db, self.attnames, self._convert(row, connection))
+
+    def _convert(self, row, connection):
+        values = []
+        for value, column in zip(row, self.columns, strict=True):
+            for converter in connection.ops.get_db_converters(column) + column.get_db_converters(connection):
+                value = converter(value, column, connection)
+            values.append(value)
+        return values
+
+
 class BaseDeviceView(UpdateLastIpMixin, BaseControllerView):
     """
     Base of the views addressing one config by ``pk`` and authenticated by its
@@ -158,11 +216,23 @@ class BaseDeviceView(UpdateLastIpMixin, BaseControllerView):
         """
         The config addressed by ``pk`` (32 hex characters or dashed UUID);
         raises ``Http404`` when it does not exist or ``pk`` is not a UUID.
+
+        Every device poll starts here, and building the query costs more than
+        running it: unless ``get_queryset()`` is overridden, the SELECT is
+        compiled once by the ORM and replayed (``CompiledLookup``).
         """
+        if type(self).get_queryset is BaseControllerView.get_queryset:
+            lookup = CompiledLookup.for_view(self)
+            if lookup is not None:
+                return lookup.get(pk)
+        return get_object_or_404(self.get_lookup_queryset(), pk=pk)
+
+    def get_lookup_queryset(self):
+        """``get_queryset()`` limited to ``only_fields`` (when set)."""
         queryset = self.get_queryset()
         if self.only_fields:
             queryset = queryset.only(*self.only_fields)
-        return get_object_or_404(queryset, pk=pk)
+        return queryset
 
     def get_full_object(self, config):
         """``config`` with every column loaded (needed to render it)."""

@@ -11,6 +11,7 @@ from unittest import mock
 from urllib.parse import urlencode
 
 from django.core.cache import caches
+from django.http import Http404
 from django.test import Client, RequestFactory, TestCase, override_settings
 from django.urls import reverse
 
@@ -915,6 +916,38 @@ class TestChecksumInvalidation(ControllerTestMixin, TestCase):
         config.templates.set(list(config.templates.all()))
         self.assertEqual(self._checksum(config), before)
         self.assertEqual(self.config_model.objects.get(pk=config.pk).status, "running")
+
+
+class TestLookup(ControllerTestMixin, TestCase):
+    def _checksum_with(self, view_class, config):
+        request = RequestFactory().get("/", {"key": config.key}, REMOTE_ADDR="10.1.1.1")
+        return view_class.as_view()(request, pk=config.pk.hex)
+
+    def test_overridden_queryset_narrows_what_devices_can_reach(self):
+        hidden = self._create_config(name="hidden", mac_address="00:11:22:33:44:66", key="k" * 32)
+        visible = self._create_config()
+
+        class NarrowedChecksumView(BaseChecksumView):
+            model = Config
+
+            def get_queryset(self):
+                return super().get_queryset().exclude(name="hidden")
+
+        self.assertEqual(self._checksum_with(NarrowedChecksumView, visible).status_code, 200)
+        with self.assertRaises(Http404):
+            self._checksum_with(NarrowedChecksumView, hidden)
+
+    def test_polled_config_has_the_stored_values(self):
+        config = self._create_config()
+        config.get_cached_checksum()
+        self.config_model.objects.filter(pk=config.pk).update(last_ip="10.9.9.9", management_ip="fd00::1")
+        view = views.ChecksumView()
+        polled = view.get_object(config.pk.hex)
+        self.assertEqual(
+            (polled.pk, polled.key, polled.last_ip, polled.management_ip),
+            (config.pk, config.key, "10.9.9.9", "fd00::1"),
+        )
+        self.assertEqual(polled.stored_checksum, config.get_cached_checksum())
 
 
 class TestControllerUrls(ControllerTestMixin, TestCase):

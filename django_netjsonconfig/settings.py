@@ -11,6 +11,7 @@ work in tests. Import the module, never the names::
 """
 
 from django.conf import settings
+from django.core.signals import setting_changed
 
 PREFIX = "NETJSONCONFIG_"
 
@@ -45,7 +46,11 @@ def _first_path(setting_name):
         return None  # malformed: the system checks report it
 
 
-def __getattr__(name):
+#: resolved values; the device polling path reads settings on every request
+_resolved = {}
+
+
+def _read(name):
     if name == "DEFAULT_BACKEND":
         return getattr(settings, PREFIX + name, _first_path("BACKENDS"))
     if name == "DEFAULT_VPN_BACKEND":
@@ -53,3 +58,20 @@ def __getattr__(name):
     if name in DEFAULTS:
         return getattr(settings, PREFIX + name, DEFAULTS[name])
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __getattr__(name):
+    try:
+        return _resolved[name]
+    except KeyError:
+        value = _resolved[name] = _read(name)
+        return value
+
+
+def _forget(setting, **kwargs):
+    # override_settings (and any other runtime change) announces itself
+    if setting.startswith(PREFIX):
+        _resolved.clear()
+
+
+setting_changed.connect(_forget, dispatch_uid="django_netjsonconfig_settings_changed")

@@ -207,7 +207,10 @@ def update_last_ip(config, request: HttpRequest, **fields) -> list[str]:
     Stores the client address as ``last_ip`` (and the other device-reported
     ``fields`` given) when it changed; see ``update_device_fields``.
     """
-    return update_device_fields(config, last_ip=get_client_ip(request), **fields)
+    remote_addr = request.META.get("REMOTE_ADDR")
+    # the common case, an unchanged address, needs no parsing
+    last_ip = remote_addr if remote_addr and remote_addr == config.last_ip else get_client_ip(request)
+    return update_device_fields(config, last_ip=last_ip, **fields)
 
 
 def get_object_or_404(model, **kwargs):

@@ -31,9 +31,10 @@ import hashlib
 import json
 import logging
 import uuid
+import weakref
 
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, ValidationError
-from django.db import IntegrityError, connections, transaction
+from django.db import IntegrityError, connections, router, transaction
 from django.http import Http404
 from django.views.decorators.csrf import csrf_exempt
 from django.views.generic import View
@@ -165,18 +166,22 @@ class CompiledLookup:
         self.columns = [column for column, _sql, _alias in compiler.select]
         self.attnames = [column.target.attname for column in self.columns]
         self.pk_field = model._meta.pk
+        self._converters = weakref.WeakKeyDictionary()
 
     @classmethod
     def for_view(cls, view):
         """The lookup of ``view`` (``None`` when its queryset cannot be compiled this way)."""
-        queryset = view.get_lookup_queryset()
-        cache_key = (type(view), queryset.model, queryset.db, tuple(view.only_fields))
-        if cache_key not in cls._cache:
-            try:
-                cls._cache[cache_key] = cls(queryset)
-            except (ValueError, AttributeError, TypeError):
-                cls._cache[cache_key] = None
-        return cls._cache[cache_key]
+        cache_key = (type(view), view.model, router.db_for_read(view.model), tuple(view.only_fields))
+        try:
+            return cls._cache[cache_key]
+        except KeyError:
+            pass
+        try:
+            lookup = cls(view.get_lookup_queryset())
+        except (ValueError, AttributeError, TypeError):
+            lookup = None
+        cls._cache[cache_key] = lookup
+        return lookup
 
     def get(self, pk):
         """The config with primary key ``pk``; ``Http404`` if missing or malformed."""
@@ -193,9 +198,17 @@ class CompiledLookup:
         return self.model.from_db(self.db, self.attnames, self._convert(row, connection))
 
     def _convert(self, row, connection):
+        # the ORM's converters for each column (e.g. text to UUID on SQLite),
+        # looked up once per connection
+        converters = self._converters.get(connection)
+        if converters is None:
+            converters = self._converters[connection] = [
+                (column, connection.ops.get_db_converters(column) + column.get_db_converters(connection))
+                for column in self.columns
+            ]
         values = []
-        for value, column in zip(row, self.columns, strict=True):
-            for converter in connection.ops.get_db_converters(column) + column.get_db_converters(connection):
+        for value, (column, column_converters) in zip(row, converters, strict=True):
+            for converter in column_converters:
                 value = converter(value, column, connection)
             values.append(value)
         return values
@@ -302,9 +315,10 @@ class BaseChecksumView(BaseDeviceView):
 
     def get_checksum(self, config):
         """The stored checksum when valid, otherwise renders the config (may raise)."""
-        if config.stored_checksum is None:
-            config = self.get_full_object(config)
-        return config.get_cached_checksum()
+        checksum = config.stored_checksum
+        if checksum is None:
+            checksum = self.get_full_object(config).get_cached_checksum()
+        return checksum
 
 
 class BaseDownloadConfigView(BaseDeviceView):

@@ -30,10 +30,6 @@ DEFAULTS = {
     "COMMON_NAME_FORMAT": "{mac_address}-{name}",
     # size in bits of the Diffie-Hellman parameters generated for VPN servers
     "DH_KEY_LENGTH": 2048,
-    # cache alias used for rendered archives (see "Performance" in README)
-    "CACHE": "default",
-    # seconds a rendered archive stays in the cache
-    "ARCHIVE_CACHE_TIMEOUT": 60 * 60 * 24 * 7,
 }
 
 

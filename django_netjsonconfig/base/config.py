@@ -9,7 +9,6 @@ from collections import OrderedDict
 from contextlib import contextmanager
 
 import netjsonconfig
-from django.core.cache import caches
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import Case, F, Max, Value, When
@@ -67,10 +66,6 @@ def render_fingerprint():
     fingerprint = hashlib.md5(source.encode()).hexdigest()[:8]
     _fingerprint_memo = (context, cert_path, fingerprint)
     return fingerprint
-
-
-def _archive_cache_key(pk, checksum):
-    return f"django_netjsonconfig:archive:{pk.hex}:{checksum}"
 
 
 #: ``checksum_db`` of an invalidated config: "<status before>!<md5 before>"
@@ -144,6 +139,8 @@ class AbstractConfig(BaseConfig):
     )
     #: "<render fingerprint>:<md5>" of the last rendered archive; empty when unknown
     checksum_db = models.CharField(max_length=48, blank=True, default="", editable=False)
+    #: the archive whose MD5 is in ``checksum_db``, served to devices as is
+    archive_db = models.BinaryField(blank=True, null=True, editable=False)
     error_reason = models.CharField(
         _("error reason"),
         max_length=1024,
@@ -230,11 +227,12 @@ class AbstractConfig(BaseConfig):
 
     def refresh_checksum(self):
         """
-        Renders the configuration, stores its checksum and caches the archive.
-        ``status`` becomes ``modified`` when a previously known checksum
+        Renders the configuration and stores its checksum and archive on the
+        row. ``status`` becomes ``modified`` when a previously known checksum
         differs; a config flagged ``modified`` by ``invalidate_checksums``
         whose output turns out unchanged gets its former status back. Writes
-        only ``checksum_db`` and ``status``. Returns ``(checksum, archive bytes)``.
+        only ``checksum_db``, ``archive_db`` and ``status``. Returns
+        ``(checksum, archive bytes)``.
         """
         _fingerprint, status_before, previous = parse_checksum_db(self.checksum_db)
         archive, checksum = self._render_archive()
@@ -244,17 +242,18 @@ class AbstractConfig(BaseConfig):
         elif status_before and previous == checksum and self.status == "modified":
             updates["status"] = status_before
         updates = {field: value for field, value in updates.items() if getattr(self, field) != value}
+        if updates or self._stored_archive() != archive:
+            updates["archive_db"] = archive
         if updates:
             type(self)._default_manager.filter(pk=self.pk).update(**updates)
             for field, value in updates.items():
                 setattr(self, field, value)
-        self.cache_archive(checksum, archive)
         return checksum, archive
 
-    def cache_archive(self, checksum, archive):
-        caches[app_settings.CACHE].set(
-            _archive_cache_key(self.pk, checksum), archive, app_settings.ARCHIVE_CACHE_TIMEOUT
-        )
+    def _stored_archive(self):
+        if "archive_db" in self.get_deferred_fields():
+            return None  # unknown: written again rather than read
+        return bytes(self.archive_db) if self.archive_db is not None else None
 
     def get_cached_checksum(self):
         """
@@ -268,12 +267,12 @@ class AbstractConfig(BaseConfig):
 
     def get_cached_archive(self):
         """
-        ``(checksum, archive bytes)`` of the current configuration: from the
-        cache when the stored checksum is valid, otherwise rendered.
+        ``(checksum, archive bytes)`` of the current configuration: read from
+        the row when its checksum is valid, otherwise rendered (and stored).
         """
         checksum = self.stored_checksum
         if checksum is not None:
-            archive = caches[app_settings.CACHE].get(_archive_cache_key(self.pk, checksum))
+            archive = self._stored_archive()
             if archive is not None:
                 return checksum, archive
         return self.refresh_checksum()

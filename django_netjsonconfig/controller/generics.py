@@ -329,10 +329,12 @@ class BaseDownloadConfigView(BaseDeviceView):
     ``last_ip``/``management_ip`` (before answering) and returns the archive
     (``application/octet-stream``, ``Content-Disposition: attachment;
     filename=<name>.tar.gz``), whose MD5 is the checksum. A current archive is
-    served from the cache without rendering; a rendering failure answers 500.
+    read from the row (one query, no rendering); a rendering failure answers
+    500.
     """
 
     http_method_names = ["get", "head"]
+    only_fields = ("id", "key", "name", "last_ip", "management_ip", "checksum_db", "archive_db")
 
     def get(self, request, pk):
         config = self.get_object(pk)
@@ -347,7 +349,9 @@ class BaseDownloadConfigView(BaseDeviceView):
         return send_file(config.name, archive)
 
     def get_archive(self, config):
-        """The archive bytes: cached when current, otherwise rendered (may raise)."""
+        """The archive bytes: stored when current, otherwise rendered (may raise)."""
+        if config.stored_checksum is not None and config.archive_db is not None:
+            return bytes(config.archive_db)
         return self.get_full_object(config).get_cached_archive()[1]
 
 

@@ -10,12 +10,10 @@ import uuid
 from unittest import mock
 from urllib.parse import urlencode
 
-from django.core.cache import caches
 from django.http import Http404
 from django.test import Client, RequestFactory, TestCase, override_settings
 from django.urls import reverse
 
-from django_netjsonconfig import settings as app_settings
 from django_netjsonconfig.controller.generics import (
     BaseChecksumView,
     BaseDownloadConfigView,
@@ -44,7 +42,6 @@ class ControllerTestMixin(TestMixin):
 
     def setUp(self):
         super().setUp()
-        caches[app_settings.CACHE].clear()
 
     def _url(self, name, config=None, pk=None):
         if name == "register":
@@ -226,7 +223,7 @@ class TestPollingCost(ControllerTestMixin, TestCase):
             second = self._checksum(config)
         self.assertEqual(first, second)
 
-    def test_downloading_an_unchanged_config_is_served_from_the_cache(self):
+    def test_downloading_an_unchanged_config_is_served_from_the_stored_archive(self):
         config = self._create_config()
         config.templates.add(self._create_template())
         checksum = self._checksum(config)
@@ -235,10 +232,10 @@ class TestPollingCost(ControllerTestMixin, TestCase):
         self.assertEqual(hashlib.md5(response.content).hexdigest(), checksum)
         self.assertEqual(response.content, self.config_model.objects.get(pk=config.pk).get_cached_archive()[1])
 
-    def test_download_renders_when_the_cache_was_emptied(self):
+    def test_download_renders_when_no_archive_is_stored(self):
         config = self._create_config()
         checksum = self._checksum(config)
-        caches[app_settings.CACHE].clear()
+        self.config_model.objects.filter(pk=config.pk).update(archive_db=None)
         response = self._get("download_config", config, key=config.key)
         self.assertEqual(hashlib.md5(response.content).hexdigest(), checksum)
 

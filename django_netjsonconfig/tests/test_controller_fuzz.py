@@ -8,14 +8,12 @@ import hashlib
 import re
 from urllib.parse import quote, urlencode
 
-from django.core.cache import caches
 from django.test import override_settings
 from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase
 
-from django_netjsonconfig import settings as app_settings
 from django_netjsonconfig.tests import TEST_KEY, TEST_MAC, TestMixin
 
 SECRET = "fuzz-secret"
@@ -152,7 +150,6 @@ DEVICE_PARAMS = st.builds(lambda extra, fields: {**extra, **fields}, EXTRA_FIELD
 class TestControllerFuzz(TestMixin, TestCase):
     def _device(self):
         """A config (with a template) whose checksum is already known, and the rows before the request."""
-        caches[app_settings.CACHE].clear()
         config = self._create_config(os="kept", model="kept")
         config.templates.add(self._create_template())
         response = self.client.get(reverse("controller:checksum", args=[config.pk.hex]), {"key": config.key})

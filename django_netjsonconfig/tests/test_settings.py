@@ -28,7 +28,7 @@ DOCUMENTED_DEFAULTS = {
     "COMMON_NAME_FORMAT": "{mac_address}-{name}",
 }
 
-EXTRA_DEFAULTS = {"DH_KEY_LENGTH": 2048, "CACHE": "default", "ARCHIVE_CACHE_TIMEOUT": 604800}
+EXTRA_DEFAULTS = {"DH_KEY_LENGTH": 2048}
 
 
 def _default(name):
@@ -70,8 +70,6 @@ class TestSettingsOverrides(SimpleTestCase):
         "CERT_PATH": "/etc/certs",
         "COMMON_NAME_FORMAT": "{name}",
         "DH_KEY_LENGTH": 1024,
-        "CACHE": "other",
-        "ARCHIVE_CACHE_TIMEOUT": 60,
     }
 
     def test_override_settings_is_seen_at_runtime(self):

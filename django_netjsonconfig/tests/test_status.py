@@ -5,10 +5,8 @@ output changes, whatever caused the change (decision 5).
 
 import hashlib
 
-from django.core.cache import caches
 from django.test import TestCase, override_settings
 
-from django_netjsonconfig import settings as app_settings
 from django_netjsonconfig.tests import TestMixin
 
 
@@ -350,7 +348,6 @@ class TestChecksumCache(StatusTestMixin, TestCase):
 
     def test_archive_missing_from_cache_is_rendered_again(self):
         config = self._applied_config()
-        caches[app_settings.CACHE].clear()
         checksum, archive = config.get_cached_archive()
         self.assertEqual(hashlib.md5(archive).hexdigest(), checksum)
         self.assertStatus(config, "running")

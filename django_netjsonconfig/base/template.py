@@ -137,24 +137,46 @@ class AbstractTemplate(BaseConfig):
 
     def check_related_configs(self):
         """
-        Refuses a change that would make a config using this template invalid,
-        so that devices never poll a configuration that cannot be rendered.
-        Every config is validated, with a constant number of queries.
+        Refuses a change of NetJSON or backend that would make a config using
+        this template invalid, so that devices never poll a configuration that
+        cannot be rendered. Configs sharing the same templates and the same
+        own NetJSON are validated once (the first of them stands for all), so
+        a fleet of identical devices costs a handful of validations; the
+        number of queries is constant.
         """
-        if self._state.adding or not self.backend:
+        if self._state.adding or not self.backend or not self._output_changed():
             return
         errors = []
-        for config in self._related_configs_for_validation():
+        for configs in self._group_related_configs().values():
+            config = configs[0]
             templates = [self if template.pk == self.pk else template for template in config.templates.all()]
             try:
                 config.check_templates(templates)
             except ValidationError as error:
+                names = ", ".join(f'"{other.name}"' for other in configs[:3])
+                if len(configs) > 3:
+                    names += _(" and %(count)d more") % {"count": len(configs) - 3}
                 errors.append(
-                    _('Configuration "%(name)s" would become invalid: %(error)s')
-                    % {"name": config.name, "error": " ".join(error.messages)}
+                    _("Configuration %(names)s would become invalid: %(error)s")
+                    % {"names": names, "error": " ".join(error.messages)}
                 )
         if errors:
             raise ValidationError(errors)
+
+    def _output_changed(self):
+        stored = type(self)._default_manager.filter(pk=self.pk).values("backend", "config").first()
+        if stored is None:
+            return True
+        stored_config = self._meta.get_field("config").to_python(stored["config"])
+        return stored["backend"] != self.backend or not _same_json(stored_config, self.config)
+
+    def _group_related_configs(self):
+        groups = {}
+        for config in self._related_configs_for_validation():
+            template_pks = tuple(str(template.pk) for template in config.templates.all())
+            key = (config.backend, template_pks, json.dumps(config.config, sort_keys=True))
+            groups.setdefault(key, []).append(config)
+        return groups
 
     def _related_configs_for_validation(self):
         config_model = self._config_model()

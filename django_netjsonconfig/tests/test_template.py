@@ -104,6 +104,41 @@ class TestTemplateEditsAreValidatedAgainstConfigs(TestMixin, TestCase):
         self.assertIn('Configuration "ap-1" would become invalid', message)
         self.assertIn("Incompatible type for 'custom'", message)
 
+    def test_identical_configs_are_reported_together(self):
+        template = self._create_template(config={"custom": {"a": 1}})
+        for index in range(5):
+            self._create_config(
+                name=f"ap-{index}",
+                mac_address=f"00:11:22:33:44:{index:02X}",
+                key=f"key{index}",
+                config={"custom": {"b": 2}},
+                templates=[template],
+            )
+        template.config = {"custom": [1]}
+        with self.assertRaises(ValidationError) as context:
+            template.full_clean()
+        messages = context.exception.messages
+        self.assertEqual(len(messages), 1)
+        self.assertIn('"ap-0", "ap-1", "ap-2" and 2 more would become invalid', messages[0])
+
+    def test_configs_with_their_own_conflict_are_reported_apart(self):
+        template, _config = self._attached()
+        self._create_config(name="ap-2", mac_address="00:11:22:33:44:77", key="key2", templates=[template])
+        template.config = {"custom": [1]}
+        with self.assertRaises(ValidationError) as context:
+            template.full_clean()
+        messages = " ".join(context.exception.messages)
+        self.assertIn('Configuration "ap-1" would become invalid', messages)
+        self.assertNotIn("ap-2", messages)  # its own NetJSON has no "custom": merging a list is fine
+
+    def test_renaming_a_template_does_not_validate_its_configs(self):
+        template, _config = self._attached()
+        template.name = "renamed"
+        with CaptureQueriesContext(connection) as queries:
+            template.full_clean()
+        config_table = self.config_model._meta.db_table
+        self.assertFalse([query for query in queries if f'"{config_table}"' in query["sql"]])
+
     def test_backend_change_of_an_attached_template_is_rejected(self):
         template, _config = self._attached()
         template.backend = "netjsonconfig.OpenWisp"

@@ -4,7 +4,7 @@ Load test of the device controller under gunicorn (DEBUG=False, 127.0.0.1).
 
 1. Starts the demo project (``bench.settings``: production settings over plain
    HTTP, ``bench.urls``: the project's URLs plus a trivial "floor" view) on a
-   fresh database: SQLite + LocMem cache, or PostgreSQL ``bench_load`` + Redis
+   fresh database: SQLite + LocMem cache, or PostgreSQL ``bench_load_<pid>`` + Redis
    cache (database 5).
 2. Registers N simulated devices through ``POST /controller/register/`` (shared
    secret, consistent key = md5("<MAC>+<secret>")), each getting the two
@@ -61,7 +61,7 @@ from bench.common import (  # noqa: E402
 )
 from bench.httpload import Connection, run_python, run_wrk  # noqa: E402
 
-PG_NAME = "bench_load"
+PG_NAME = f"bench_load_{os.getpid()}"  # one database per run: runs can overlap
 REDIS_URL = "redis://127.0.0.1:6379/5"
 SECRET = "bench-shared-secret-5f0c2a"
 BACKEND = "netjsonconfig.OpenWrt"
@@ -279,11 +279,24 @@ def run_load(args, server, paths, duration):
     return summary
 
 
+def warm_up(args, server, paths, limit=120):
+    """
+    Unmeasured load until the rate stops rising (at most ``limit`` seconds):
+    per-process state (database connections, caches, lazily built objects) warms up.
+    """
+    deadline, previous = time.monotonic() + limit, 0
+    while time.monotonic() < deadline:
+        rate = run_load(args, server, paths, args.warmup)["rps"]
+        if rate < previous * 1.1:
+            return
+        previous = rate
+
+
 def measure_rounds(args, server, paths_by_endpoint):
     """Alternating rounds; the order of the endpoints rotates from round to round."""
     names = list(paths_by_endpoint)
-    for name in names:  # warm-up, not counted
-        run_load(args, server, paths_by_endpoint[name], args.warmup)
+    for name in names:
+        warm_up(args, server, paths_by_endpoint[name])
     rounds = []
     for number in range(args.rounds):
         order = names[number % len(names) :] + names[: number % len(names)]
@@ -418,13 +431,10 @@ def fanout(args, port, devices, checksums, revision):
 def prepare_database(args):
     env = bench_env(args.db, PG_NAME, redis_url=REDIS_URL)
     env.update(BENCH_SHARED_SECRET=SECRET, BENCH_CONN_MAX_AGE=str(args.conn_max_age))
-    if args.locmem_max_entries:
-        env["BENCH_LOCMEM_MAX_ENTRIES"] = str(args.locmem_max_entries)
     if args.db == "postgres":
         recreate_pg_database(PG_NAME)
         flush_redis_db(REDIS_URL)
     setup_django(env)
-    warn_small_cache(args)
     from django_netjsonconfig.models import Template
 
     for spec in TEMPLATES:
@@ -432,20 +442,6 @@ def prepare_database(args):
         template.full_clean()
         template.save()
     return env
-
-
-def warn_small_cache(args):
-    """LocMem keeps at most MAX_ENTRIES archives per process (Django's default: 300)."""
-    from django.conf import settings
-
-    cache = settings.CACHES["default"]
-    max_entries = cache.get("OPTIONS", {}).get("MAX_ENTRIES", 300)
-    if cache["BACKEND"].endswith("LocMemCache") and max_entries < args.devices:
-        print(
-            f"note: the LocMem cache holds at most {max_entries} archives per worker for {args.devices} devices; "
-            "downloads will often render (see --locmem-max-entries)",
-            flush=True,
-        )
 
 
 def register_all(args, port):
@@ -491,6 +487,7 @@ def print_report(output):
     rows = []
     for name, entry in summary.items():
         ratio = f"{entry['ratio']:.2f}" if "ratio" in entry else "1"
+        cpu_ratio = f"{entry['cpu_ratio']:.2f}" if "cpu_ratio" in entry else "1"
         target = TARGETS.get(name)
         verdict = "" if target is None else ("met" if entry["ratio"] >= target else "NOT met") + f" (>= {target:.2f})"
         rows.append(
@@ -502,11 +499,13 @@ def print_report(output):
                 f"{entry['cpu_ms_per_request']:.2f}",
                 str(entry["errors"]),
                 ratio,
+                cpu_ratio,
                 verdict,
             ]
         )
     print(f"\n[{output['db']}] steady state, client {output['client']}, median of {len(output['rounds'])} rounds")
-    print_table(["endpoint", "req/s", "p50 ms", "p99 ms", "server cpu ms/req", "errors", "rps/floor", "target"], rows)
+    headers = ["endpoint", "req/s", "p50 ms", "p99 ms", "server cpu ms/req", "errors", "rps/floor", "floor cpu/cpu"]
+    print_table([*headers, "target (rps/floor)"], rows)
     for entry in output.get("fanout", []):
         print(
             f"fan-out: full_clean {entry['full_clean_seconds']:.2f}s, save {entry['save_seconds'] * 1000:.0f}ms, "
@@ -576,9 +575,6 @@ def parse_args(argv=None):
     parser.add_argument("--warmup", type=int, default=3, help="seconds of unmeasured load per endpoint first")
     parser.add_argument("--fanout-runs", type=int, default=3)
     parser.add_argument("--conn-max-age", type=int, default=60, help="CONN_MAX_AGE of the database (default 60)")
-    parser.add_argument(
-        "--locmem-max-entries", type=int, default=0, help="MAX_ENTRIES of the LocMem cache (default: Django's, 300)"
-    )
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
     parser.add_argument("--max-seconds", type=int, default=1800, help="hard limit per database (default 1800)")
     parser.add_argument("--keep-db", action="store_true")

@@ -9,7 +9,7 @@ CPU time of this process is far less sensitive to a busy machine than
 requests/s, so the ratios to the floor are steadier than those of
 ``bench/load.py`` (but they leave out the HTTP server and, on PostgreSQL, the
 database server's own CPU). It also times the building blocks of a poll
-(the view's ORM lookup, the same row read with a plain cursor, a cache read)
+(the row read through the ORM, the same row read with a plain cursor, a cache read)
 to show where the time goes::
 
     /tmp/venv/bin/python bench/poll_cost.py --db both
@@ -18,6 +18,7 @@ to show where the time goes::
 import argparse
 import cProfile
 import io
+import os
 import pstats
 import subprocess
 import sys
@@ -38,7 +39,7 @@ from bench.common import (  # noqa: E402
 )
 from bench.load import BACKEND, FLOOR, REDIS_URL, SECRET, TEMPLATES, checksum_path, device_identity, download_path  # noqa: E402
 
-PG_NAME = "bench_poll_cost"
+PG_NAME = f"bench_poll_cost_{os.getpid()}"
 LOOKUP_FIELDS = ("id", "key", "last_ip", "management_ip", "checksum_db")
 
 
@@ -104,12 +105,11 @@ def building_blocks(devices):
     from django.core.cache import caches
     from django.db import connection
 
-    from django_netjsonconfig import settings as app_settings
     from django_netjsonconfig.models import Config
 
     table = Config._meta.db_table
     sql = f"SELECT key, last_ip, management_ip, checksum_db FROM {table} WHERE id = %s"
-    cache = caches[app_settings.CACHE]
+    cache = caches["default"]
     cache.set("bench:poll", ("k" * 32, "127.0.0.1", None, "x" * 41))
 
     def raw(device):
@@ -118,7 +118,7 @@ def building_blocks(devices):
             cursor.fetchone()
 
     return {
-        "ORM get() as the view does": lambda device: Config.objects.only(*LOOKUP_FIELDS).get(pk=device["uuid"]),
+        "ORM only().get() of the same row": lambda device: Config.objects.only(*LOOKUP_FIELDS).get(pk=device["uuid"]),
         "same row, plain cursor": raw,
         "cache.get() of a small tuple": lambda device: cache.get("bench:poll"),
     }

@@ -5,9 +5,7 @@ that ``bench/common.py`` sets:
 
 * ``BENCH_DB``: ``sqlite`` (file ``BENCH_SQLITE_PATH``, LocMem cache) or
   ``postgres`` (database ``BENCH_PG_DB``, Redis cache ``BENCH_REDIS_URL``);
-* ``BENCH_CONN_MAX_AGE``: ``CONN_MAX_AGE`` of the database (seconds, default 60);
-* ``BENCH_LOCMEM_MAX_ENTRIES``: ``MAX_ENTRIES`` of the LocMem cache (Django's
-  default, 300, when unset).
+* ``BENCH_CONN_MAX_AGE``: ``CONN_MAX_AGE`` of the database (seconds, default 60).
 """
 
 import os
@@ -58,8 +56,6 @@ else:
         }
     }
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-    if os.environ.get("BENCH_LOCMEM_MAX_ENTRIES"):
-        CACHES["default"]["OPTIONS"] = {"MAX_ENTRIES": int(os.environ["BENCH_LOCMEM_MAX_ENTRIES"])}
 
 # quiet: no request or application logging on the hot path
 LOGGING = {

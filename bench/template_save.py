@@ -4,17 +4,21 @@ Times saving a Template whose NetJSON changed while N configs use it.
 
 ``template.save()`` flags every config using the template as ``modified`` in
 one UPDATE, so its time and its number of SQL queries should barely move
-with N. ``template.full_clean()`` validates the change against every config
+with N. ``template.full_clean()`` validates the change against the configs
 using the template, so it is expected to grow with N; it is timed
-separately. Each database runs in its own process on a fresh database
-(a temporary SQLite file, or the PostgreSQL database ``bench_template_save``)::
+separately, with configs that each have their own NetJSON (a static
+address: the worst case) or, with ``--own-config identical``, the same one.
+Each database runs in its own process on a fresh database (a temporary
+SQLite file, or the PostgreSQL database ``bench_template_save_<pid>``)::
 
     /tmp/venv/bin/python bench/template_save.py --db both --sizes 100,1000,10000
+    /tmp/venv/bin/python bench/template_save.py --db both --own-config identical
 
 See bench/README.rst for how to read the output.
 """
 
 import argparse
+import gc
 import json
 import os
 import signal
@@ -35,7 +39,7 @@ from bench.common import (  # noqa: E402
     setup_django,
 )
 
-PG_NAME = "bench_template_save"
+PG_NAME = f"bench_template_save_{os.getpid()}"
 BACKEND = "netjsonconfig.OpenWrt"
 COMMON_TEMPLATE = {
     "interfaces": [
@@ -77,7 +81,17 @@ def _mac(index, number):
     return "02:%02X:00:%02X:%02X:%02X" % (index, number >> 16, (number >> 8) & 255, number & 255)
 
 
-def create_fleet(size, index, common):
+def own_config(number, distinct):
+    """A config's own NetJSON: a static address of its own, or the same empty one for all."""
+    if not distinct:
+        return {"general": {}}
+    address = f"10.{number >> 8 & 255}.{number & 255}.1"
+    interface = {"name": "eth1", "type": "ethernet"}
+    interface["addresses"] = [{"proto": "static", "family": "ipv4", "address": address, "mask": 24}]
+    return {"general": {}, "interfaces": [interface]}
+
+
+def create_fleet(size, index, common, distinct):
     """A template used by ``size`` configs (each also uses ``common``), created in bulk."""
     config_model, template_model = _models()
     template = template_model(name=f"bench-shared-{size}", backend=BACKEND, config=edited_config(-1))
@@ -89,7 +103,7 @@ def create_fleet(size, index, common):
             mac_address=_mac(index, number),
             key=f"{index:02d}{number:030d}",
             backend=BACKEND,
-            config={"general": {}},
+            config=own_config(number, distinct),
             status="running",
             checksum_db="bench:0",
         )
@@ -102,7 +116,21 @@ def create_fleet(size, index, common):
         rows.append(through(config_id=config.pk, template_id=common.pk, sort_value=0))
         rows.append(through(config_id=config.pk, template_id=template.pk, sort_value=1))
     through.objects.bulk_create(rows, batch_size=2000)
+    store_archives(template)
     return template
+
+
+def store_archives(template):
+    """
+    Gives every config of ``template`` a stored archive (when the model keeps
+    them on the row), as after the devices' first download: the UPDATE of a
+    template save then rewrites rows of their real size.
+    """
+    config_model, _template_model = _models()
+    if "archive_db" not in {field.name for field in config_model._meta.fields}:
+        return
+    sample = template.config_relations.order_by("name").first()
+    template.config_relations.update(archive_db=sample.generate().getvalue())
 
 
 def reset_fleet(template):
@@ -113,6 +141,7 @@ def reset_fleet(template):
 def timed_save(template, revision):
     reset_fleet(template)
     template.config = edited_config(revision)
+    gc.collect()  # start each run from the same heap: no collection left over from setup
     started = time.perf_counter()
     template.save()
     return time.perf_counter() - started
@@ -120,6 +149,7 @@ def timed_save(template, revision):
 
 def timed_full_clean(template, revision):
     template.config = edited_config(revision)
+    gc.collect()
     started = time.perf_counter()
     template.full_clean()
     return time.perf_counter() - started
@@ -206,7 +236,8 @@ def child(args):
         _config_model, template_model = _models()
         common = template_model.objects.create(name="bench-common", backend=BACKEND, config=COMMON_TEMPLATE)
         started = time.perf_counter()
-        fleets = {size: create_fleet(size, index, common) for index, size in enumerate(args.sizes)}
+        distinct = args.own_config == "distinct"
+        fleets = {size: create_fleet(size, index, common, distinct) for index, size in enumerate(args.sizes)}
         setup_seconds = time.perf_counter() - started
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
@@ -214,6 +245,7 @@ def child(args):
         results = measure_saves(fleets, args.runs)
         results = measure_full_cleans(fleets, results, args.clean_runs, args.clean_budget)
         output = {"db": args.db, "vendor": connection.vendor, "setup_seconds": setup_seconds, "sizes": results}
+        output["own_config"] = args.own_config
         print(json.dumps(output))
     finally:
         _close_connections()
@@ -230,9 +262,10 @@ def run_child(db, args):
     command = [sys.executable, __file__, "--child", "--db", db, "--sizes", ",".join(map(str, args.sizes))]
     command += ["--runs", str(args.runs), "--clean-runs", str(args.clean_runs)]
     command += ["--clean-budget", str(args.clean_budget), "--max-seconds", str(args.max_seconds)]
+    command += ["--own-config", args.own_config]
     if args.keep_db:
         command.append("--keep-db")
-    print(f"[{db}] creating {sum(args.sizes)} configs and timing ...", flush=True)
+    print(f"[{db}] creating {sum(args.sizes)} configs ({args.own_config} own NetJSON) and timing ...", flush=True)
     completed = subprocess.run(command, stdout=subprocess.PIPE, text=True, timeout=args.max_seconds + 60)
     if completed.returncode:
         raise SystemExit(f"[{db}] benchmark failed (exit {completed.returncode})")
@@ -286,6 +319,12 @@ def parse_args():
         "--clean-budget", type=float, default=300, help="skip a full_clean() predicted to take longer (seconds)"
     )
     parser.add_argument("--max-seconds", type=int, default=3600, help="hard limit per database (default 3600)")
+    parser.add_argument(
+        "--own-config",
+        choices=["distinct", "identical"],
+        default="distinct",
+        help="each config has its own static address (default) or all share the same own NetJSON",
+    )
     parser.add_argument("--keep-db", action="store_true", help="keep the benchmark database afterwards")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()

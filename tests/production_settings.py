@@ -14,6 +14,11 @@ SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "ci-only-" + "k9Fz2Lq8Xr4Wt7Yp3
 ALLOWED_HOSTS = os.environ.get("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1").split(",")
 NETJSONCONFIG_SHARED_SECRET = os.environ.get("NETJSONCONFIG_SHARED_SECRET", "ci-only-shared-secret-change-me")
 
+# devices poll every two minutes: keep database connections open between
+# requests (without it each poll pays a new PostgreSQL connection)
+DATABASES["default"]["CONN_MAX_AGE"] = 60  # noqa: F405
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True  # noqa: F405
+
 SECURE_SSL_REDIRECT = os.environ.get("DJANGO_SSL_REDIRECT", "1") == "1"
 # devices poll over plain HTTP/1.1 behind the TLS-terminating proxy
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

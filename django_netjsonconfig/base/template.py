@@ -1,6 +1,7 @@
 """Abstract configuration template: ``AbstractTemplate``."""
 
 import json
+import re
 
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
@@ -19,6 +20,10 @@ def default_auto_cert():
     template is created, so the setting's value is not frozen in migrations.
     """
     return app_settings.DEFAULT_AUTO_CERT
+
+
+#: a configuration variable as netjsonconfig evaluates it: ``{{ name }}``
+VARIABLE = re.compile(r"\{\{\s*(\w*)\s*\}\}")
 
 
 def _same_json(first, second):
@@ -139,19 +144,17 @@ class AbstractTemplate(BaseConfig):
         """
         Refuses a change of NetJSON or backend that would make a config using
         this template invalid, so that devices never poll a configuration that
-        cannot be rendered. Configs sharing the same templates and the same
-        own NetJSON are validated once (the first of them stands for all), so
-        a fleet of identical devices costs a handful of validations; the
-        number of queries is constant.
+        cannot be rendered. Configs that would merge to the same NetJSON (same
+        backend, templates and own NetJSON, same values of the variables these
+        use) are validated once, so a fleet of similar devices costs a handful
+        of validations; the number of queries is constant.
         """
         if self._state.adding or not self.backend or not self._output_changed():
             return
         errors = []
-        for configs in self._group_related_configs().values():
-            config = configs[0]
-            templates = [self if template.pk == self.pk else template for template in config.templates.all()]
+        for configs, templates in self._group_related_configs():
             try:
-                config.check_templates(templates)
+                configs[0].check_templates(templates)
             except ValidationError as error:
                 names = ", ".join(f'"{other.name}"' for other in configs[:3])
                 if len(configs) > 3:
@@ -171,16 +174,47 @@ class AbstractTemplate(BaseConfig):
         return stored["backend"] != self.backend or not _same_json(stored_config, self.config)
 
     def _group_related_configs(self):
+        """``[(configs, templates)]``: related configs grouped by what they would merge to."""
+        configs = list(self._related_configs_for_validation())
+        templates_of = self._ordered_templates_of(configs)
         groups = {}
-        for config in self._related_configs_for_validation():
-            template_pks = tuple(str(template.pk) for template in config.templates.all())
-            key = (config.backend, template_pks, json.dumps(config.config, sort_keys=True))
-            groups.setdefault(key, []).append(config)
-        return groups
+        sources_memo = {}
+        for config in configs:
+            templates = templates_of.get(config.pk, [])
+            own = json.dumps(config.config, sort_keys=True)
+            sources_key = (config.backend, tuple(str(template.pk) for template in templates), own)
+            if sources_key not in sources_memo:
+                sources = json.dumps([template.config for template in templates], sort_keys=True) + own
+                sources_memo[sources_key] = sorted(set(VARIABLE.findall(sources)))
+            names = sources_memo[sources_key]
+            context = config.get_context() if names else {}
+            key = (*sources_key, tuple(str(context.get(name)) for name in names))
+            groups.setdefault(key, ([], templates))[0].append(config)
+        return list(groups.values())
+
+    def _ordered_templates_of(self, configs):
+        """Config pk to its templates in order (this template as edited), in two queries."""
+        field = self._config_model()._meta.get_field("templates")
+        through = field.remote_field.through
+        config_column = through._meta.get_field(field.m2m_field_name()).attname
+        template_column = through._meta.get_field(field.m2m_reverse_field_name()).attname
+        rows = (
+            through._default_manager.filter(**{f"{config_column}__in": [config.pk for config in configs]})
+            .order_by(through._sort_field_name)
+            .values_list(config_column, template_column)
+        )
+        rows = list(rows)
+        template_pks = {template_pk for _config_pk, template_pk in rows} - {self.pk}
+        templates = {template.pk: template for template in type(self)._default_manager.filter(pk__in=template_pks)}
+        templates[self.pk] = self
+        ordered = {}
+        for config_pk, template_pk in rows:
+            ordered.setdefault(config_pk, []).append(templates[template_pk])
+        return ordered
 
     def _related_configs_for_validation(self):
         config_model = self._config_model()
-        prefetch = ["templates"]
+        prefetch = []
         accessor = getattr(config_model, "_vpnclient_accessor", None)
         if accessor is not None:
             prefetch += [f"{accessor()}__vpn__ca", f"{accessor()}__cert"]

@@ -89,6 +89,19 @@ class TestTemplateValidation(TestMixin, TestCase):
         self.assertEqual(template.config, vpn.auto_client(auto_cert=False))
 
 
+def _wifi(ssid):
+    return {
+        "interfaces": [
+            {
+                "name": "wlan0",
+                "type": "wireless",
+                "wireless": {"radio": "radio0", "mode": "access_point", "ssid": ssid, "network": ["lan"]},
+            }
+        ],
+        "radios": [{"name": "radio0", "protocol": "802.11n", "channel": 11, "channel_width": 20}],
+    }
+
+
 class TestTemplateEditsAreValidatedAgainstConfigs(TestMixin, TestCase):
     def _attached(self):
         template = self._create_template(config={"custom": {"a": 1}})
@@ -120,6 +133,20 @@ class TestTemplateEditsAreValidatedAgainstConfigs(TestMixin, TestCase):
         messages = context.exception.messages
         self.assertEqual(len(messages), 1)
         self.assertIn('"ap-0", "ap-1", "ap-2" and 2 more would become invalid', messages[0])
+
+    def test_configs_are_validated_with_their_own_variables(self):
+        template = self._create_template(config=_wifi("guest"))
+        for index, name in enumerate(["ap-1", "ap-with-a-rather-long-name-0002"]):
+            self._create_config(
+                name=name, mac_address=f"00:11:22:33:44:{index:02X}", key=f"key{index}", templates=[template]
+            )
+        # an SSID has at most 32 characters: only the long name makes it too long
+        template.config = _wifi("{{ name }}-guest")
+        with self.assertRaises(ValidationError) as context:
+            template.full_clean()
+        messages = " ".join(context.exception.messages)
+        self.assertIn('"ap-with-a-rather-long-name-0002" would become invalid', messages)
+        self.assertNotIn('"ap-1"', messages)
 
     def test_configs_with_their_own_conflict_are_reported_apart(self):
         template, _config = self._attached()

@@ -60,7 +60,11 @@ def __getattr__(name):
     try:
         return _resolved[name]
     except KeyError:
-        value = _resolved[name] = _read(name)
+        value = _read(name)
+        # the defaults derived from other settings follow them (these may be
+        # patched onto this module, which announces nothing)
+        if name not in ("DEFAULT_BACKEND", "DEFAULT_VPN_BACKEND"):
+            _resolved[name] = value
         return value
 
 

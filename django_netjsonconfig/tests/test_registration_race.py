@@ -14,12 +14,15 @@ from django.db import connection, connections
 from django.test import Client, RequestFactory, TransactionTestCase, override_settings
 
 from django_netjsonconfig.controller.generics import BaseRegisterView
-from django_netjsonconfig.tests import TestMixin, installed_config_model
+from django_netjsonconfig.tests import TestMixin, installed_config_model, installed_controller_views
 
 SECRET = "race-secret"
 FORM = "application/x-www-form-urlencoded"
 
 Config = installed_config_model()
+# an extending app may need more on new configs (the sample app sets an
+# organization): build on the installed app's registration view
+RegisterViewBase = getattr(installed_controller_views(), "RegisterView", BaseRegisterView)
 
 
 def _registration(mac, name="ap-race", with_key=True):
@@ -33,7 +36,7 @@ def _parse(response):
     return dict(re.findall(r"^([a-z-]+): (\S+)$", response.content.decode(), re.MULTILINE))
 
 
-class CollidingRegisterView(BaseRegisterView):
+class CollidingRegisterView(RegisterViewBase):
     """
     Registration whose devices all wait, after validating their new config,
     until every one of them is about to save it: each request has found no

@@ -218,4 +218,4 @@ class AbstractTemplate(BaseConfig):
         accessor = getattr(config_model, "_vpnclient_accessor", None)
         if accessor is not None:
             prefetch += [f"{accessor()}__vpn__ca", f"{accessor()}__cert"]
-        return self.config_relations.prefetch_related(*prefetch)
+        return self.config_relations.prefetch_related(*prefetch).order_by("name")

@@ -273,6 +273,22 @@ class BaseDeviceView(UpdateLastIpMixin, BaseControllerView):
         """Records the client address and the reported management IP (when changed)."""
         return self.update_last_ip(config, request, management_ip=self.get_management_ip(request))
 
+    def serve(self, request, pk, respond):
+        """
+        The steps of a device poll or download: lookup (404), key check
+        (400/403), recording the device's addresses, then ``respond(config)``;
+        a rendering failure inside ``respond`` answers ``generation_error()``.
+        """
+        config = self.get_object(pk)
+        bad_response = self.check_key(request, config)
+        if bad_response:
+            return bad_response
+        self.update_device_info(config, request)
+        try:
+            return respond(config)
+        except Exception:
+            return self.generation_error(request, config)
+
     def generation_error(self, request, config):
         """
         The answer when the configuration cannot be rendered (e.g. a template
@@ -302,16 +318,9 @@ class BaseChecksumView(BaseDeviceView):
     only_fields = ("id", "key", "last_ip", "management_ip", "checksum_db")
 
     def get(self, request, pk):
-        config = self.get_object(pk)
-        bad_response = self.check_key(request, config)
-        if bad_response:
-            return bad_response
-        self.update_device_info(config, request)
-        try:
-            checksum = self.get_checksum(config)
-        except Exception:
-            return self.generation_error(request, config)
-        return ControllerResponse(checksum, content_type="text/plain")
+        return self.serve(
+            request, pk, lambda config: ControllerResponse(self.get_checksum(config), content_type="text/plain")
+        )
 
     def get_checksum(self, config):
         """The stored checksum when valid, otherwise renders the config (may raise)."""
@@ -337,22 +346,13 @@ class BaseDownloadConfigView(BaseDeviceView):
     only_fields = ("id", "key", "name", "last_ip", "management_ip", "checksum_db", "archive_db")
 
     def get(self, request, pk):
-        config = self.get_object(pk)
-        bad_response = self.check_key(request, config)
-        if bad_response:
-            return bad_response
-        self.update_device_info(config, request)
-        try:
-            archive = self.get_archive(config)
-        except Exception:
-            return self.generation_error(request, config)
-        return send_file(config.name, archive)
+        return self.serve(request, pk, lambda config: send_file(config.name, self.get_archive(config)))
 
     def get_archive(self, config):
         """The archive bytes: stored when current, otherwise rendered (may raise)."""
-        if config.stored_checksum is not None and config.archive_db is not None:
-            return bytes(config.archive_db)
-        return self.get_full_object(config).get_cached_archive()[1]
+        if config.stored_checksum is None:
+            config = self.get_full_object(config)
+        return config.get_cached_archive()[1]
 
 
 class BaseReportStatusView(CsrfExtemptMixin, BaseDeviceView):

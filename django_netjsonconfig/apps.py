@@ -3,7 +3,7 @@
 from django.apps import AppConfig, apps
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.db.models.signals import m2m_changed, post_delete
+from django.db.models.signals import m2m_changed, post_delete, post_migrate
 from django.utils.translation import gettext_lazy as _
 
 from . import settings as app_settings
@@ -78,6 +78,7 @@ class DjangoNetjsonconfigApp(AppConfig):
             dispatch_uid=f"{uid}_vpnclient_post_delete",
         )
         install_diff_based_set(config_model)
+        post_migrate.connect(self.install_change_triggers, sender=self, dispatch_uid=f"{uid}_change_triggers")
         # VPN files of devices follow their CA and client certificates
         import swapper
         from django.db.models.signals import post_save, pre_save
@@ -93,3 +94,13 @@ class DjangoNetjsonconfigApp(AppConfig):
             x509_uid = f"{uid}_vpn_{model_name.lower()}"
             pre_save.connect(remember, sender=x509_model, weak=False, dispatch_uid=f"{x509_uid}_pre_save")
             post_save.connect(saved, sender=x509_model, weak=False, dispatch_uid=f"{x509_uid}_post_save")
+
+    def install_change_triggers(self, using, **kwargs):
+        """
+        Receiver of ``post_migrate``: on PostgreSQL, (re)installs the triggers
+        that announce changes of the config table to the connections
+        answering device polls from memory (``django_netjsonconfig.rowcache``).
+        """
+        from .rowcache import install_triggers
+
+        install_triggers(self.config_model, using)

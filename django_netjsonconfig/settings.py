@@ -30,6 +30,9 @@ DEFAULTS = {
     "COMMON_NAME_FORMAT": "{mac_address}-{name}",
     # size in bits of the Diffie-Hellman parameters generated for VPN servers
     "DH_KEY_LENGTH": 2048,
+    # configs whose rows each database connection keeps in memory to answer
+    # device polls and downloads without a query (0 turns it off); see rowcache
+    "CONTROLLER_CACHE_SIZE": 10000,
 }
 
 

@@ -40,6 +40,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.generic import View
 
 from django_netjsonconfig import settings as app_settings
+from django_netjsonconfig.rowcache import open_memory
 from django_netjsonconfig.utils import (
     ControllerResponse,
     constant_time_in,
@@ -152,6 +153,11 @@ class CompiledLookup:
     run with a plain cursor; rows are converted like the ORM converts them and
     returned as model instances (``Model.from_db``). Cached per view class,
     model, loaded columns and database.
+
+    The rows read are remembered by the database connection
+    (``django_netjsonconfig.rowcache``), which learns of every change to the
+    table without a query: an unchanged config is then answered without
+    asking the database at all.
     """
 
     _cache = {}
@@ -167,6 +173,10 @@ class CompiledLookup:
         self.attnames = [column.target.attname for column in self.columns]
         self.pk_field = model._meta.pk
         self._converters = weakref.WeakKeyDictionary()
+        # rows of a single table can be remembered between polls (rowcache):
+        # changes to that table are all the memory learns about
+        tables = {join.table_name for join in compiler.query.alias_map.values()}
+        self.rememberable = tables == {model._meta.db_table}
 
     @classmethod
     def for_view(cls, view):
@@ -190,12 +200,21 @@ class CompiledLookup:
         except ValidationError as error:
             raise Http404("No such object") from error
         connection = connections[self.db]
+        memory = open_memory(connection, self.model) if self.rememberable else None
+        if memory is not None:
+            values = memory.get(value, self)
+            if values is not None:
+                return self.model.from_db(self.db, self.attnames, values)
+            ticket = memory.ticket()
         with connection.cursor() as cursor:
             cursor.execute(self.sql, [self.pk_field.get_db_prep_value(value, connection)])
             row = cursor.fetchone()
         if row is None:
             raise Http404("No such object")
-        return self.model.from_db(self.db, self.attnames, self._convert(row, connection))
+        values = self._convert(row, connection)
+        if memory is not None:
+            memory.put(value, self, values, ticket)
+        return self.model.from_db(self.db, self.attnames, values)
 
     def _convert(self, row, connection):
         # the ORM's converters for each column (e.g. text to UUID on SQLite),
@@ -211,7 +230,7 @@ class CompiledLookup:
             for converter in column_converters:
                 value = converter(value, column, connection)
             values.append(value)
-        return values
+        return tuple(values)
 
 
 class BaseDeviceView(UpdateLastIpMixin, BaseControllerView):

@@ -844,8 +844,11 @@ class TestSecrets(ControllerTestMixin, TestCase):
         self.assertNotLogged(logs, victim.key, SECRET)
 
 
-class TestChecksumInvalidation(ControllerTestMixin, TestCase):
-    """The checksum devices poll changes exactly when the rendered output changes."""
+class ChecksumInvalidationTests(ControllerTestMixin):
+    """
+    The checksum devices poll changes exactly when the rendered output changes
+    (also run by ``test_rowcache`` with polls answered from memory).
+    """
 
     def _template(self, name, mtu):
         return self._create_template(
@@ -902,6 +905,30 @@ class TestChecksumInvalidation(ControllerTestMixin, TestCase):
         with override_settings(NETJSONCONFIG_CONTEXT={"site": "milan"}):
             self.assertNotEqual(self._checksum(config), before)
 
+    def test_renewed_vpn_client_certificate_changes_checksum(self):
+        config = self._create_config()
+        config.templates.add(self._create_vpn_template())
+        before = self._checksum(config)
+        self.vpnclient_model.objects.get(config=config).cert.renew()
+        self.assertNotEqual(self._checksum(config), before)
+
+    def test_deleted_config_is_404(self):
+        config = self._create_config()
+        self._checksum(config)
+        url, key = self._url("checksum", config), config.key
+        config.delete()
+        self.assertDjango404(self.client.get(url, {"key": key}))
+
+    def test_changed_key_is_required_at_once(self):
+        config = self._create_config()
+        old_key = config.key
+        self._checksum(config)
+        config.key = "f" * 32
+        config.full_clean()
+        config.save()
+        self.assertEqual(self._get("checksum", config, key=old_key).status_code, 403)
+        self._checksum(config)
+
     def test_no_op_re_save_keeps_checksum_and_status(self):
         config = self._create_config()
         config.templates.add(self._template("t1", 1400))
@@ -913,6 +940,10 @@ class TestChecksumInvalidation(ControllerTestMixin, TestCase):
         config.templates.set(list(config.templates.all()))
         self.assertEqual(self._checksum(config), before)
         self.assertEqual(self.config_model.objects.get(pk=config.pk).status, "running")
+
+
+class TestChecksumInvalidation(ChecksumInvalidationTests, TestCase):
+    pass
 
 
 class TestLookup(ControllerTestMixin, TestCase):

@@ -18,6 +18,7 @@ MODULES = [
     "test_controller",
     "test_controller_fuzz",
     "test_registration_race",
+    "test_rowcache",
     "test_schema_view",
     "test_status",
     "test_template",

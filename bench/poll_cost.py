@@ -125,23 +125,37 @@ def building_blocks(devices):
 
 
 def measure(devices, args):
+    from django.test import override_settings
+
     call = wsgi_caller()
+    checksums = [checksum_path(device) for device in devices]
+    downloads = [download_path(device) for device in devices]
+    # (paths, whether the connection's memory answers): the second pair reads
+    # the database every time, as before the memory existed
     endpoints = {
-        "floor": [FLOOR],
-        "checksum": [checksum_path(device) for device in devices],
-        "download": [download_path(device) for device in devices],
+        "floor": ([FLOOR], True),
+        "checksum": (checksums, True),
+        "download": (downloads, True),
+        "checksum, memory off": (checksums, False),
+        "download, memory off": (downloads, False),
     }
     blocks = building_blocks(devices)
-    for paths in endpoints.values():  # warm-up: connections, caches, URL resolver
-        cpu_per_call(call, paths, 200)
+
+    def timed(name, count):
+        paths, memory = endpoints[name]
+        with override_settings(**({} if memory else {"NETJSONCONFIG_CONTROLLER_CACHE_SIZE": 0})):
+            return cpu_per_call(call, paths, count)
+
+    for name in endpoints:  # warm-up: connections, memory, URL resolver
+        timed(name, 200)
     results = {name: [] for name in [*endpoints, *blocks]}
     for _round in range(args.rounds):
-        for name, paths in endpoints.items():
-            results[name].append(cpu_per_call(call, paths, args.requests))
+        for name in endpoints:
+            results[name].append(timed(name, args.requests))
         for name, function in blocks.items():
             results[name].append(cpu_per_call(function, devices, args.requests))
     if args.profile:
-        profile(call, endpoints["checksum"], args)
+        profile(call, checksums, args)
     return results
 
 
@@ -162,7 +176,7 @@ def report(db, results):
     rows = []
     for name, values in results.items():
         cost = median(values)
-        ratio = f"{floor / cost:.2f}" if name in ("checksum", "download") else ""
+        ratio = f"{floor / cost:.2f}" if name.startswith(("checksum", "download")) else ""
         rows.append([name, f"{cost:.0f}", f"{min(values):.0f}-{max(values):.0f}", ratio])
     print(f"\n[{db}] CPU microseconds per call (median of {len(results['floor'])} rounds)")
     print_table(["what", "us/call", "min-max", "floor/this (rps ratio if CPU-bound)"], rows)

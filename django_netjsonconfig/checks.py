@@ -117,4 +117,18 @@ def check_settings(app_configs, **kwargs):
     errors += _check_common_name_format()
     errors += _check_cert_path()
     errors += _check_shared_secret()
+    errors += _check_controller_cache_size()
     return errors
+
+
+def _check_controller_cache_size():
+    size = app_settings.CONTROLLER_CACHE_SIZE
+    if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+        return [
+            Error(
+                "NETJSONCONFIG_CONTROLLER_CACHE_SIZE must be an integer >= 0.",
+                hint="The number of configurations each database connection remembers; 0 turns the memory off.",
+                id="django_netjsonconfig.E007",
+            )
+        ]
+    return []

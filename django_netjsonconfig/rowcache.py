@@ -32,6 +32,10 @@ The rules that keep this exact:
 * the memory belongs to one connection session: a reconnection starts empty
   (announcements may have been missed in between), as does a connection
   whose socket fails;
+* on PostgreSQL a connection that has not run a query for ``MAX_SILENCE``
+  seconds reads the database again (a query proves the session alive and
+  delivers every notification sent before it): a connection that died
+  without a sign could miss changes for at most that long;
 * on PostgreSQL the memory is used only when the triggers are in place
   (checked once per process and table; a warning asks to run ``migrate``),
   with persistent connections (``CONN_MAX_AGE`` other than 0) and psycopg 3.

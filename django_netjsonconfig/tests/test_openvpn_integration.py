@@ -22,6 +22,7 @@ import subprocess
 import tarfile
 import tempfile
 import time
+import unittest
 from pathlib import Path
 
 import netjsonconfig
@@ -135,7 +136,7 @@ class TestOpenVpnTunnel(VpnTestMixin, TestCase):
     def setUpClass(cls):
         reason = missing_requirement()
         if reason:
-            raise cls.skipException(reason)
+            raise unittest.SkipTest(reason)
         super().setUpClass()
 
     def setUp(self):

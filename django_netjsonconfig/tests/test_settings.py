@@ -191,6 +191,15 @@ class TestSystemChecks(SimpleTestCase):
         with override_settings(NETJSONCONFIG_COMMON_NAME_FORMAT=None):
             self.assertEqual(self._ids(), ["django_netjsonconfig.E006"])
 
+    def test_e007_controller_cache_size_that_is_not_a_count(self):
+        for value in (-1, "1000", 2.5, None, True):
+            with self.subTest(value=value), override_settings(NETJSONCONFIG_CONTROLLER_CACHE_SIZE=value):
+                self.assertEqual(self._ids(), ["django_netjsonconfig.E007"])
+
+    def test_controller_cache_size_zero_is_valid(self):
+        with override_settings(NETJSONCONFIG_CONTROLLER_CACHE_SIZE=0):
+            self.assertEqual(self._ids(), [])
+
     def test_common_name_format_may_use_any_config_field_and_format_spec(self):
         with override_settings(NETJSONCONFIG_COMMON_NAME_FORMAT="{name}-{id.hex}-{created:%Y}-{backend}"):
             self.assertEqual(self._ids(), [])

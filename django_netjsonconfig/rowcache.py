@@ -126,15 +126,17 @@ class Memory:
 
 
 class SQLiteMemory(Memory):
-    def __init__(self, model):
+    def __init__(self, model, raw):
         super().__init__(model)
         self.version = None
+        self.cursor = raw.cursor()
 
     def sync(self, raw):
         if raw.in_transaction:
             return False
         # data_version: commits by other connections; total_changes: our own writes
-        version = (raw.execute("PRAGMA data_version").fetchone()[0], raw.total_changes)
+        self.cursor.execute("PRAGMA data_version")
+        version = (self.cursor.fetchone()[0], raw.total_changes)
         if version != self.version:
             self.version = version
             self.forget()
@@ -249,7 +251,7 @@ def open_memory(connection, model):
 def _bind(connection, raw, model):
     """A new memory for ``raw``; ``None`` when this setup cannot use one, ``False`` when not now."""
     if connection.vendor == "sqlite":
-        return SQLiteMemory(model)
+        return SQLiteMemory(model, raw)
     if connection.vendor != "postgresql":
         return None
     from django.db.backends.postgresql.psycopg_any import is_psycopg3

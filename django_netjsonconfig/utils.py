@@ -11,6 +11,7 @@ from collections import OrderedDict
 from collections.abc import Iterable
 from copy import deepcopy
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404 as django_get_object_or_404
@@ -124,6 +125,45 @@ def constant_time_in(value: str, allowed_values) -> bool:
     return matches
 
 
+def request_param(request: HttpRequest, param_group: str, name: str) -> str:
+    """
+    The value of parameter ``name`` in ``request.GET`` or ``request.POST``
+    (``param_group`` is ``"GET"`` or ``"POST"``), ``""`` when absent; the last
+    one wins, as with ``QueryDict.get()``.
+
+    Every device poll reads its key here: a plain query string (ASCII,
+    nothing percent-encoded, no ``+``, within
+    ``DATA_UPLOAD_MAX_NUMBER_FIELDS``) is split without building
+    ``request.GET``, which gives the same values. Anything else goes through
+    ``request.GET``, with Django's decoding and limits.
+    """
+    if param_group == "GET" and "GET" not in request.__dict__:
+        params = _plain_query(request)
+        if params is not None:
+            return params.get(name, "")
+    return getattr(request, param_group).get(name, "")
+
+
+def _plain_query(request):
+    try:
+        return request._djnjc_plain_query
+    except AttributeError:
+        pass
+    query = request.META.get("QUERY_STRING", "")
+    params = None
+    if query.isascii() and "%" not in query and "+" not in query:
+        items = query.split("&")
+        limit = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
+        if limit is None or len(items) <= limit:
+            params = {}
+            for item in items:
+                if item:
+                    name, _sep, value = item.partition("=")
+                    params[name] = value
+    request._djnjc_plain_query = params
+    return params
+
+
 def forbid_unallowed(request: HttpRequest, param_group: str, param: str, allowed_values=None):
     """
     Checks parameter ``param`` of ``request.GET`` or ``request.POST``
@@ -132,7 +172,7 @@ def forbid_unallowed(request: HttpRequest, param_group: str, param: str, allowed
     list) is given and does not contain it, ``None`` when it is acceptable.
     Values are compared in constant time, so it is fit for keys and secrets.
     """
-    value = getattr(request, param_group).get(param, "")
+    value = request_param(request, param_group, param)
     if not value:
         return invalid_response(request, f'error: missing required parameter "{param}"\n', 400)
     if allowed_values is not None and not constant_time_in(value, allowed_values):

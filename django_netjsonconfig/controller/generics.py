@@ -50,6 +50,7 @@ from django_netjsonconfig.utils import (
     get_object_or_404,
     invalid_response,
     normalize_ip,
+    request_param,
     send_file,
     update_device_fields,
     update_last_ip,
@@ -286,7 +287,7 @@ class BaseDeviceView(UpdateLastIpMixin, BaseControllerView):
         Invalid values are ignored (never stored); an absent value leaves the
         stored one as it is.
         """
-        return normalize_ip(getattr(request, self.param_group).get("management_ip", ""))
+        return normalize_ip(request_param(request, self.param_group, "management_ip"))
 
     def update_device_info(self, config, request):
         """Records the client address and the reported management IP (when changed)."""

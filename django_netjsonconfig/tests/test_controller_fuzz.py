@@ -8,13 +8,15 @@ import hashlib
 import re
 from urllib.parse import quote, urlencode
 
-from django.test import override_settings
+from django.core.exceptions import TooManyFieldsSent
+from django.test import RequestFactory, SimpleTestCase, override_settings
 from django.urls import reverse
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase
 
 from django_netjsonconfig.tests import TEST_KEY, TEST_MAC, TestMixin
+from django_netjsonconfig.utils import request_param
 
 SECRET = "fuzz-secret"
 FORM = "application/x-www-form-urlencoded"
@@ -262,3 +264,44 @@ class TestControllerFuzz(TestMixin, TestCase):
         response = self.client.post(reverse(f"controller:{endpoint}", args=args), body, content_type=content_type)
         self.assertNoServerError(response)
         self.assertOnlyDeviceColumnsChanged(endpoint, before, response)
+
+
+#: pieces of query strings: names and values in plain ASCII, percent-encoded, with '+', non-ASCII
+_QUERY_TEXT = st.lists(st.sampled_from(["a", "b", "=", ";", "%41", "%zz", "+", "é", "\x00"]), max_size=4).map("".join)
+
+
+class TestQueryParameters(SimpleTestCase):
+    """Device parameters are read from the query string exactly as ``request.GET`` reads them."""
+
+    @settings(max_examples=500, deadline=None, database=None)
+    @given(
+        items=st.lists(
+            st.tuples(
+                st.one_of(st.sampled_from(["key", "management_ip", "k%65y", "ke+y"]), _QUERY_TEXT),
+                st.sampled_from(["=", "", "=="]),
+                _QUERY_TEXT,
+                st.sampled_from(["&", "&&", ";", ""]),
+            ),
+            max_size=6,
+        ),
+        name=st.sampled_from(["key", "management_ip", "k ey"]),
+    )
+    @example(items=[("key", "=", "a", "&"), ("key", "=", "b", "")], name="key")  # the last one wins
+    @example(items=[("key", "", "", "&"), ("key", "=", "a", "&&")], name="key")
+    @example(items=[("key", "=", "a+b", "")], name="key")
+    @example(items=[("k%65y", "=", "%41", "")], name="key")
+    @example(items=[("k+ey", "=", "a", "")], name="k ey")
+    @example(items=[("key", "=", "é", ";")], name="key")
+    def test_request_param_agrees_with_request_get(self, items, name):
+        query = "".join("".join(item) for item in items)
+        # WSGI servers pass the query string as latin-1 decoded bytes
+        environ_query = query.encode("utf-8").decode("latin-1")
+        fast = RequestFactory().get("/", QUERY_STRING=environ_query)
+        django = RequestFactory().get("/", QUERY_STRING=environ_query)
+        self.assertEqual(request_param(fast, "GET", name), django.GET.get(name, ""), query)
+
+    @override_settings(DATA_UPLOAD_MAX_NUMBER_FIELDS=3)
+    def test_too_many_parameters_are_refused_as_before(self):
+        request = RequestFactory().get("/", QUERY_STRING="a=1&b=2&c=3&key=4")
+        with self.assertRaises(TooManyFieldsSent):
+            request_param(request, "GET", "key")

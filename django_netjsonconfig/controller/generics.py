@@ -34,7 +34,10 @@ import uuid
 import weakref
 
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, ValidationError
-from django.db import IntegrityError, connections, router, transaction
+from django.db import IntegrityError, connections, models, router, transaction
+from django.db.models.base import ModelState
+from django.db.models.query_utils import DeferredAttribute
+from django.db.models.signals import post_init, pre_init
 from django.http import Http404
 from django.views.decorators.csrf import csrf_exempt
 from django.views.generic import View
@@ -65,6 +68,9 @@ INVALID_CHARACTERS = ("\x00", "\ufffd")
 
 #: answer when a registration keeps colliding with concurrent ones
 _CONFLICT_MESSAGE = "Another device is registering with the same data, try again."
+
+#: how many URL spellings of primary keys a lookup keeps parsed
+PARSED_PKS_LIMIT = 20000
 
 #: status values accepted for a stored one (today's agent sends ``applied``)
 STATUS_ALIASES = {"applied": "running", "running": "applied"}
@@ -178,6 +184,16 @@ class CompiledLookup:
         # changes to that table are all the memory learns about
         tables = {join.table_name for join in compiler.query.alias_map.values()}
         self.rememberable = tables == {model._meta.db_table}
+        # Model.from_db() runs Model.__init__ over every field; when neither
+        # is customised and every loaded field is a plain attribute, the same
+        # instance can be built directly (see instance())
+        self.plain_model = (
+            model.__init__ is models.Model.__init__
+            and model.from_db.__func__ is models.Model.from_db.__func__
+            and all(column.target.descriptor_class is DeferredAttribute for column in self.columns)
+        )
+        #: primary key values as given in URLs -> parsed (a pure function, bounded)
+        self._parsed_pks = {}
 
     @classmethod
     def for_view(cls, view):
@@ -196,16 +212,13 @@ class CompiledLookup:
 
     def get(self, pk):
         """The config with primary key ``pk``; ``Http404`` if missing or malformed."""
-        try:
-            value = self.pk_field.to_python(pk)
-        except ValidationError as error:
-            raise Http404("No such object") from error
+        value = self.parse_pk(pk)
         connection = connections[self.db]
         memory = open_memory(connection, self.model) if self.rememberable else None
         if memory is not None:
             values = memory.get(value, self)
             if values is not None:
-                return self.model.from_db(self.db, self.attnames, values)
+                return self.instance(values)
             ticket = memory.ticket()
         with connection.cursor() as cursor:
             cursor.execute(self.sql, [self.pk_field.get_db_prep_value(value, connection)])
@@ -215,7 +228,38 @@ class CompiledLookup:
         values = self._convert(row, connection)
         if memory is not None:
             memory.put(value, self, values, ticket)
-        return self.model.from_db(self.db, self.attnames, values)
+        return self.instance(values)
+
+    def parse_pk(self, pk):
+        """``pk`` as the primary key field's Python value; ``Http404`` when malformed."""
+        try:
+            return self._parsed_pks[pk]
+        except KeyError:
+            pass
+        try:
+            value = self.pk_field.to_python(pk)
+        except ValidationError as error:
+            raise Http404("No such object") from error
+        if len(self._parsed_pks) >= PARSED_PKS_LIMIT:
+            self._parsed_pks.clear()
+        self._parsed_pks[pk] = value
+        return value
+
+    def instance(self, values):
+        """
+        The model instance of a row's ``values``, exactly as
+        ``Model.from_db()`` builds it; directly when nothing can tell the
+        difference (no ``pre_init``/``post_init`` receivers, see
+        ``plain_model``), which costs a fraction.
+        """
+        model = self.model
+        if not self.plain_model or pre_init.has_listeners(model) or post_init.has_listeners(model):
+            return model.from_db(self.db, self.attnames, values)
+        instance = model.__new__(model)
+        instance.__dict__.update(zip(self.attnames, values))
+        state = instance._state = ModelState()
+        state.adding, state.db = False, self.db
+        return instance
 
     def _convert(self, row, connection):
         # the ORM's converters for each column (e.g. text to UUID on SQLite),

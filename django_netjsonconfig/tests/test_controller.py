@@ -10,6 +10,7 @@ import uuid
 from unittest import mock
 from urllib.parse import urlencode
 
+from django.db.models.signals import post_init
 from django.http import Http404
 from django.test import Client, RequestFactory, TestCase, override_settings
 from django.urls import reverse
@@ -976,6 +977,34 @@ class TestLookup(ControllerTestMixin, TestCase):
             (config.pk, config.key, "10.9.9.9", "fd00::1"),
         )
         self.assertEqual(polled.stored_checksum, config.get_cached_checksum())
+
+
+    def test_polled_config_is_built_as_from_db_builds_it(self):
+        config = self._create_config()
+        config.get_cached_checksum()
+        for view in (views.ChecksumView(), views.DownloadConfigView()):
+            polled = view.get_object(config.pk.hex)
+            expected = self.config_model._default_manager.only(*view.only_fields).get(pk=config.pk)
+            self.assertEqual(type(polled), type(expected))
+            self.assertEqual(
+                {name: value for name, value in polled.__dict__.items() if name != "_state"},
+                {name: value for name, value in expected.__dict__.items() if name != "_state"},
+            )
+            self.assertEqual(polled.get_deferred_fields(), expected.get_deferred_fields())
+            self.assertEqual((polled._state.adding, polled._state.db), (False, "default"))
+
+    def test_init_signal_receivers_see_polled_configs(self):
+        config = self._create_config()
+        config.get_cached_checksum()  # the poll only reads the row
+        seen = []
+
+        def receiver(sender, instance, **kwargs):
+            seen.append(instance.pk)
+
+        post_init.connect(receiver, sender=Config)
+        self.addCleanup(post_init.disconnect, receiver, sender=Config)
+        self._checksum(config)
+        self.assertIn(config.pk, seen)
 
 
 class TestControllerUrls(ControllerTestMixin, TestCase):

@@ -256,7 +256,7 @@ class CompiledLookup:
         if not self.plain_model or pre_init.has_listeners(model) or post_init.has_listeners(model):
             return model.from_db(self.db, self.attnames, values)
         instance = model.__new__(model)
-        instance.__dict__.update(zip(self.attnames, values))
+        instance.__dict__.update(zip(self.attnames, values, strict=True))
         state = instance._state = ModelState()
         state.adding, state.db = False, self.db
         return instance

@@ -588,7 +588,11 @@ def parse_args(argv=None):
     parser.add_argument("--duration", type=int, default=3, help="seconds per endpoint per round (default 3)")
     parser.add_argument("--warmup", type=int, default=3, help="seconds of unmeasured load per endpoint first")
     parser.add_argument("--fanout-runs", type=int, default=3)
-    parser.add_argument("--conn-max-age", type=int, default=60, help="CONN_MAX_AGE of the database (default 60)")
+    parser.add_argument(
+        "--conn-max-age",
+        default="none",
+        help="CONN_MAX_AGE of the database: seconds or 'none' (the default, kept open)",
+    )
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
     parser.add_argument("--max-seconds", type=int, default=1800, help="hard limit per database (default 1800)")
     parser.add_argument("--keep-db", action="store_true")

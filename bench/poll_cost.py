@@ -209,7 +209,7 @@ def main():
     parser.add_argument("--devices", type=int, default=50)
     parser.add_argument("--requests", type=int, default=2000, help="calls per measurement (default 2000)")
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--conn-max-age", type=int, default=60)
+    parser.add_argument("--conn-max-age", default="none", help="CONN_MAX_AGE: seconds or 'none' (default)")
     parser.add_argument("--profile", action="store_true", help="also write a cProfile of the checksum polls")
     args = parser.parse_args()
     if args.db != "both":

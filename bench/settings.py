@@ -5,7 +5,8 @@ that ``bench/common.py`` sets:
 
 * ``BENCH_DB``: ``sqlite`` (file ``BENCH_SQLITE_PATH``, LocMem cache) or
   ``postgres`` (database ``BENCH_PG_DB``, Redis cache ``BENCH_REDIS_URL``);
-* ``BENCH_CONN_MAX_AGE``: ``CONN_MAX_AGE`` of the database (seconds, default 60).
+* ``BENCH_CONN_MAX_AGE``: ``CONN_MAX_AGE`` of the database (seconds, or ``none``
+  for connections kept open, the default, as in the demo's production settings).
 """
 
 import os
@@ -26,7 +27,8 @@ SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False
 
 # persistent database connections (Django's default, 0, opens one per request)
-CONN_MAX_AGE = int(os.environ.get("BENCH_CONN_MAX_AGE", "60"))
+_conn_max_age = os.environ.get("BENCH_CONN_MAX_AGE", "none")
+CONN_MAX_AGE = None if _conn_max_age.lower() == "none" else int(_conn_max_age)
 
 if os.environ.get("BENCH_DB") == "postgres":
     DATABASES = {
@@ -51,7 +53,7 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": os.environ.get("BENCH_SQLITE_PATH", "/tmp/django-netjsonconfig-bench.sqlite3"),
-            "OPTIONS": {"timeout": 20},
+            "OPTIONS": {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL;"},
             "CONN_MAX_AGE": CONN_MAX_AGE,
         }
     }

@@ -14,10 +14,16 @@ SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "ci-only-" + "k9Fz2Lq8Xr4Wt7Yp3
 ALLOWED_HOSTS = os.environ.get("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1").split(",")
 NETJSONCONFIG_SHARED_SECRET = os.environ.get("NETJSONCONFIG_SHARED_SECRET", "ci-only-shared-secret-change-me")
 
-# devices poll every two minutes: keep database connections open between
-# requests (without it each poll pays a new PostgreSQL connection)
-DATABASES["default"]["CONN_MAX_AGE"] = 60  # noqa: F405
+# devices poll every two minutes: keep database connections open (without it
+# each poll pays a new PostgreSQL connection). None keeps them for the life of
+# the worker, and with them what each connection remembers of the configs
+# devices poll (a connection recycled every minute would forget it before the
+# devices poll again); health checks replace a connection that broke.
+DATABASES["default"]["CONN_MAX_AGE"] = None  # noqa: F405
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True  # noqa: F405
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
+    # readers and a writer at the same time, and cheaper change checks
+    DATABASES["default"]["OPTIONS"]["init_command"] = "PRAGMA journal_mode=WAL;"  # noqa: F405
 
 SECURE_SSL_REDIRECT = os.environ.get("DJANGO_SSL_REDIRECT", "1") == "1"
 # devices poll over plain HTTP/1.1 behind the TLS-terminating proxy

@@ -978,7 +978,6 @@ class TestLookup(ControllerTestMixin, TestCase):
         )
         self.assertEqual(polled.stored_checksum, config.get_cached_checksum())
 
-
     def test_polled_config_is_built_as_from_db_builds_it(self):
         config = self._create_config()
         config.get_cached_checksum()

@@ -132,3 +132,38 @@ def _check_controller_cache_size():
             )
         ]
     return []
+
+
+@register(deploy=True)
+def check_database_connections(app_configs, databases=None, **kwargs):
+    """
+    Deployment check (``check --deploy``): device polls need database
+    connections that stay open; with ``CONN_MAX_AGE = 0`` every poll opens one
+    and the controller's memory of polled configs is off.
+    """
+    from django.db import connections, router
+
+    config_model = _config_model()
+    if config_model is None:
+        return []
+    alias = router.db_for_read(config_model)
+    settings_dict = connections[alias].settings_dict
+    pooled = bool(settings_dict.get("OPTIONS", {}).get("pool"))
+    if settings_dict.get("CONN_MAX_AGE") == 0 and not pooled:
+        return [
+            Warning(
+                f"DATABASES[{alias!r}]['CONN_MAX_AGE'] is 0: every device poll opens a database connection, "
+                "and the controller cannot answer unchanged polls from memory.",
+                hint="Set CONN_MAX_AGE = None and CONN_HEALTH_CHECKS = True for the database of the configurations.",
+                id="django_netjsonconfig.W003",
+            )
+        ]
+    return []
+
+
+def _config_model():
+    for app_config in apps.get_app_configs():
+        config_model = getattr(app_config, "config_model", None)
+        if config_model is not None:
+            return config_model
+    return None

@@ -248,8 +248,14 @@ def update_last_ip(config, request: HttpRequest, **fields) -> list[str]:
     ``fields`` given) when it changed; see ``update_device_fields``.
     """
     remote_addr = request.META.get("REMOTE_ADDR")
-    # the common case, an unchanged address, needs no parsing
-    last_ip = remote_addr if remote_addr and remote_addr == config.last_ip else get_client_ip(request)
+    if remote_addr and remote_addr == config.last_ip:
+        # the common case, an unchanged address, needs no parsing; nothing
+        # else reported (a poll without management_ip) needs no comparison
+        if all(value is None for value in fields.values()):
+            return []
+        last_ip = remote_addr
+    else:
+        last_ip = get_client_ip(request)
     return update_device_fields(config, last_ip=last_ip, **fields)
 
 

@@ -34,7 +34,7 @@ import uuid
 import weakref
 
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, ValidationError
-from django.db import IntegrityError, connections, models, router, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, models, router, transaction
 from django.db.models.base import ModelState
 from django.db.models.query_utils import DeferredAttribute
 from django.db.models.signals import post_init, pre_init
@@ -198,7 +198,12 @@ class CompiledLookup:
     @classmethod
     def for_view(cls, view):
         """The lookup of ``view`` (``None`` when its queryset cannot be compiled this way)."""
-        cache_key = (type(view), view.model, router.db_for_read(view.model), tuple(view.only_fields))
+        # every poll asks: without database routers the answer is the default database
+        database = router.db_for_read(view.model) if router.routers else DEFAULT_DB_ALIAS
+        only_fields = view.only_fields
+        if type(only_fields) is not tuple:
+            only_fields = tuple(only_fields)
+        cache_key = (type(view), view.model, database, only_fields)
         try:
             return cls._cache[cache_key]
         except KeyError:

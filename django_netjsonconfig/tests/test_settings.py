@@ -6,6 +6,7 @@ from django.apps import apps
 from django.conf import settings
 from django.core.checks import run_checks
 from django.core.exceptions import ImproperlyConfigured
+from django.db import connection
 from django.test import SimpleTestCase, override_settings
 
 from django_netjsonconfig import checks
@@ -190,6 +191,19 @@ class TestSystemChecks(SimpleTestCase):
     def test_e006_common_name_format_that_is_not_a_string(self):
         with override_settings(NETJSONCONFIG_COMMON_NAME_FORMAT=None):
             self.assertEqual(self._ids(), ["django_netjsonconfig.E006"])
+
+    def test_w003_deploy_check_wants_persistent_database_connections(self):
+        with mock.patch.dict(connection.settings_dict, {"CONN_MAX_AGE": 0}):
+            self.assertEqual(
+                [message.id for message in checks.check_database_connections(None)], ["django_netjsonconfig.W003"]
+            )
+            self.assertNotIn("django_netjsonconfig.W003", [message.id for message in run_checks()])
+            self.assertIn(
+                "django_netjsonconfig.W003", [message.id for message in run_checks(include_deployment_checks=True)]
+            )
+        for value in (None, 60):
+            with mock.patch.dict(connection.settings_dict, {"CONN_MAX_AGE": value}):
+                self.assertEqual(checks.check_database_connections(None), [])
 
     def test_e007_controller_cache_size_that_is_not_a_count(self):
         for value in (-1, "1000", 2.5, None, True):

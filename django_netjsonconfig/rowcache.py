@@ -51,7 +51,7 @@ import logging
 import time
 
 from django.core.exceptions import ValidationError
-from django.db import connections, router
+from django.db import DatabaseError, connections, router, transaction
 from django.db.backends.utils import truncate_name
 
 from . import settings as app_settings
@@ -339,7 +339,12 @@ def install_triggers(model, using):
         f"CREATE OR REPLACE TRIGGER {truncate} AFTER TRUNCATE ON {quote(table)} "
         f"FOR EACH STATEMENT EXECUTE FUNCTION {all_function}()",
     ]
-    with connection.cursor() as cursor:
-        for statement in statements:
-            cursor.execute(statement)
+    try:
+        with transaction.atomic(using=using), connection.cursor() as cursor:
+            for statement in statements:
+                cursor.execute(statement)
+    except DatabaseError as error:
+        # e.g. a database role without the right to create triggers: polls
+        # then read the database every time (and say so), migrate goes on
+        logger.warning("could not install the change notification triggers of %s: %s", table, error)
     _triggers_checked.pop((connection.settings_dict["NAME"], table), None)

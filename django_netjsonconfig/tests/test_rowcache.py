@@ -11,6 +11,7 @@ transactions, and ``TestCase`` runs every test inside one.
 import hashlib
 import select
 import time
+import uuid
 from unittest import mock, skipUnless
 
 from django.db import OperationalError, connection, transaction
@@ -213,6 +214,25 @@ class TestPostgresNotifications(MemoryTestMixin, TransactionTestCase):
         for _poll in range(2):
             response, queries = self._queries(self._get, "checksum", config, key=config.key)
             self.assertEqual((response.status_code, queries), (200, 1))
+
+    def test_migrate_goes_on_when_the_triggers_cannot_be_installed(self):
+        role = f"djnjc_limited_{uuid.uuid4().hex[:8]}"
+        with connection.cursor() as cursor:
+            cursor.execute(f"CREATE ROLE {role}")
+            self.addCleanup(self._drop_role, role)
+            cursor.execute(f"SET ROLE {role}")  # may neither create functions in public nor triggers on the table
+        with self.assertLogs("django_netjsonconfig.rowcache", "WARNING") as logs:
+            rowcache.install_triggers(self.config_model, connection.alias)
+        self.assertIn("could not install the change notification triggers", logs.output[0])
+        with connection.cursor() as cursor:
+            cursor.execute("RESET ROLE")
+            cursor.execute("SELECT 1")
+            self.assertEqual(cursor.fetchone(), (1,))
+
+    def _drop_role(self, role):
+        with connection.cursor() as cursor:
+            cursor.execute("RESET ROLE")
+            cursor.execute(f"DROP ROLE {role}")
 
     def test_a_dead_connection_never_answers_from_memory(self):
         self.addCleanup(connection.close)

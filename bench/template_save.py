@@ -234,6 +234,8 @@ def child(args):
         from django.db import connection
 
         _config_model, template_model = _models()
+        if args.without_triggers and connection.vendor == "postgresql":
+            drop_change_triggers(connection, _config_model)
         common = template_model.objects.create(name="bench-common", backend=BACKEND, config=COMMON_TEMPLATE)
         started = time.perf_counter()
         distinct = args.own_config == "distinct"
@@ -246,6 +248,7 @@ def child(args):
         results = measure_full_cleans(fleets, results, args.clean_runs, args.clean_budget)
         output = {"db": args.db, "vendor": connection.vendor, "setup_seconds": setup_seconds, "sizes": results}
         output["own_config"] = args.own_config
+        output["change_triggers"] = connection.vendor == "postgresql" and not args.without_triggers
         print(json.dumps(output))
     finally:
         _close_connections()
@@ -253,6 +256,16 @@ def child(args):
             drop_pg_database(PG_NAME)
         elif args.db == "sqlite" and not args.keep_db:
             os.unlink(env["BENCH_SQLITE_PATH"])
+
+
+def drop_change_triggers(connection, config_model):
+    """Drops the triggers announcing config changes (to measure what they cost a save)."""
+    from django_netjsonconfig.rowcache import _trigger_names
+
+    table = connection.ops.quote_name(config_model._meta.db_table)
+    with connection.cursor() as cursor:
+        for name in _trigger_names(connection, config_model._meta.db_table):
+            cursor.execute(f"DROP TRIGGER {connection.ops.quote_name(name)} ON {table}")
 
 
 # --- parent process: runs one child per database, prints the table -----------------------
@@ -263,6 +276,8 @@ def run_child(db, args):
     command += ["--runs", str(args.runs), "--clean-runs", str(args.clean_runs)]
     command += ["--clean-budget", str(args.clean_budget), "--max-seconds", str(args.max_seconds)]
     command += ["--own-config", args.own_config]
+    if args.without_triggers:
+        command.append("--without-triggers")
     if args.keep_db:
         command.append("--keep-db")
     print(f"[{db}] creating {sum(args.sizes)} configs ({args.own_config} own NetJSON) and timing ...", flush=True)
@@ -286,7 +301,12 @@ def report(outputs, args):
             clean = f"{median(cleans):.2f} (n={len(cleans)})" if cleans else entry.get("full_clean_skipped", "-")
             rows.append(
                 [
-                    output["db"],
+                    output["db"]
+                    + (
+                        " (no triggers)"
+                        if output["vendor"] == "postgresql" and not output.get("change_triggers")
+                        else ""
+                    ),
                     str(size),
                     _ms(median(saves)),
                     f"{_ms(min(saves))}-{_ms(max(saves))}",
@@ -326,6 +346,11 @@ def parse_args():
         help="each config has its own static address (default) or all share the same own NetJSON",
     )
     parser.add_argument("--keep-db", action="store_true", help="keep the benchmark database afterwards")
+    parser.add_argument(
+        "--without-triggers",
+        action="store_true",
+        help="PostgreSQL: drop the change notification triggers first (what they cost a save)",
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     args.sizes = args.sizes or [100, 1000, 10000]

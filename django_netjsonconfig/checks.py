@@ -55,15 +55,14 @@ def _check_default(name, choices_name, error_id):
 
 def _sample_config_values():
     """Field values of an unsaved config, as ``COMMON_NAME_FORMAT`` receives them."""
-    for app_config in apps.get_app_configs():
-        config_model = getattr(app_config, "config_model", None)
-        if config_model is not None:
-            config = config_model(name="name", mac_address="00:11:22:33:44:55")
-            fields = config._meta.concrete_fields
-            values = {field.attname: getattr(config, field.attname) for field in fields}
-            values.update({field.name: getattr(config, field.attname) for field in fields})
-            return values
-    return dict.fromkeys(["id", "name", "key", "mac_address", "backend", "status", "last_ip"], "x")
+    config_model = _config_model()
+    if config_model is None:
+        return dict.fromkeys(["id", "name", "key", "mac_address", "backend", "status", "last_ip"], "x")
+    config = config_model(name="name", mac_address="00:11:22:33:44:55")
+    fields = config._meta.concrete_fields
+    values = {field.attname: getattr(config, field.attname) for field in fields}
+    values.update({field.name: getattr(config, field.attname) for field in fields})
+    return values
 
 
 def _check_common_name_format():
@@ -162,6 +161,7 @@ def check_database_connections(app_configs, databases=None, **kwargs):
 
 
 def _config_model():
+    """The concrete Config model of the installed (or extending) app, ``None`` when there is none."""
     for app_config in apps.get_app_configs():
         config_model = getattr(app_config, "config_model", None)
         if config_model is not None:

@@ -91,7 +91,9 @@ def configure(project):
     apps_block = readme_block("Setup (integrate in an existing django project)", "INSTALLED_APPS")
     namespace = {}
     exec(apps_block.replace("# other apps", "*OTHERS,"), {"OTHERS": others}, namespace)  # noqa: S102
-    settings = re.sub(r"INSTALLED_APPS = \[.*?\]", f"INSTALLED_APPS = {namespace['INSTALLED_APPS']!r}", settings, flags=re.S)
+    settings = re.sub(
+        r"INSTALLED_APPS = \[.*?\]", f"INSTALLED_APPS = {namespace['INSTALLED_APPS']!r}", settings, flags=re.S
+    )
     settings += f"\nNETJSONCONFIG_SHARED_SECRET = {SECRET!r}\nALLOWED_HOSTS = ['127.0.0.1']\n"
     settings_path.write_text(settings)
     urls_path = project / "mysite" / "urls.py"

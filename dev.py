@@ -4,6 +4,7 @@ Developer entry point; needs only Python >= 3.10 and git.
 
     python3 dev.py demo     # demo project on SQLite: migrate, sample data, runserver
     python3 dev.py test     # the test suite (SQLite; DATABASE_ENGINE=postgres for PostgreSQL)
+    python3 dev.py docs     # the documentation site, built with warnings as errors, in docs/_build/html
 
 Both create (once) a virtualenv in ``.venv`` with the package and its test
 requirements installed in editable mode. Extra arguments are passed on:
@@ -72,7 +73,11 @@ def test(args):
     return run(str(ROOT / "runtests.py"), *args, check=False)
 
 
-COMMANDS = {"demo": demo, "test": test}
+def docs(args):
+    return run("-m", "sphinx", "-W", "--keep-going", "-q", "-b", "html", *args, "docs", "docs/_build/html", check=False)
+
+
+COMMANDS = {"demo": demo, "test": test, "docs": docs}
 
 
 def main():

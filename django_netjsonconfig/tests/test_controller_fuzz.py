@@ -30,8 +30,8 @@ FUZZ_SETTINGS = settings(
 #: columns each endpoint may write on an existing config when it accepts a request
 DEVICE_COLUMNS = {
     "checksum": {"last_ip", "management_ip"},
-    "download_config": {"last_ip", "management_ip"},
-    "report_status": {"status", "error_reason"},
+    "download_config": {"last_ip", "management_ip", "downloaded_checksum"},
+    "report_status": {"status", "error_reason", "applied_checksum", "applied_archive"},
     "update_info": {"model", "os", "system"},
     "register": {"last_ip", "management_ip", "hardware_id", "model", "os", "system"},
 }
@@ -75,7 +75,9 @@ FIELD_NAMES = st.one_of(
             "templates",
             "vpn",
             "last_ip",
-            "checksum_db",
+            "render_version",
+            "rendered_checksum",
+            "downloaded_checksum",
             "name",
             "created",
         ]

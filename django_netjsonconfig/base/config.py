@@ -412,7 +412,7 @@ class AbstractConfig(BaseConfig):
         next poll renders again and restores the former status if the output
         did not change. ``extra`` column values are written in the same UPDATE.
         """
-        return cls._default_manager.filter(pk__in=queryset.values("pk")).update(**cls.invalidation(), **extra)
+        return cls._default_manager.filter(pk__in=queryset.values("pk")).update(**{**cls.invalidation(), **extra})
 
     @classmethod
     def mark_modified(cls, queryset):

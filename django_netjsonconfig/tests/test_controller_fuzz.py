@@ -26,7 +26,9 @@ FUZZ_SETTINGS = settings(
     max_examples=60,
     deadline=None,
     database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    # the same tests run in two classes (with and without the connection
+    # memory) on purpose; nothing is replayed from a database (database=None)
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.differing_executors],
 )
 
 #: columns each endpoint may write on an existing config when it accepts a request

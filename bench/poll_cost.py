@@ -40,7 +40,16 @@ from bench.common import (  # noqa: E402
 from bench.load import BACKEND, FLOOR, REDIS_URL, SECRET, TEMPLATES, checksum_path, device_identity, download_path  # noqa: E402
 
 PG_NAME = f"bench_poll_cost_{os.getpid()}"
-LOOKUP_FIELDS = ("id", "key", "last_ip", "management_ip", "checksum_db")
+LOOKUP_FIELDS = (
+    "id",
+    "key",
+    "last_ip",
+    "management_ip",
+    "render_version",
+    "rendered_version",
+    "rendered_checksum",
+    "rendered_fingerprint",
+)
 
 
 def create_devices(count):
@@ -108,9 +117,9 @@ def building_blocks(devices):
     from django_netjsonconfig.models import Config
 
     table = Config._meta.db_table
-    sql = f"SELECT key, last_ip, management_ip, checksum_db FROM {table} WHERE id = %s"
+    sql = f"SELECT {', '.join(LOOKUP_FIELDS[1:])} FROM {table} WHERE id = %s"
     cache = caches["default"]
-    cache.set("bench:poll", ("k" * 32, "127.0.0.1", None, "x" * 41))
+    cache.set("bench:poll", ("k" * 32, "127.0.0.1", None, 1, 1, "x" * 32, "x" * 8))
 
     def raw(device):
         with connection.cursor() as cursor:

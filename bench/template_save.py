@@ -105,7 +105,9 @@ def create_fleet(size, index, common, distinct):
             backend=BACKEND,
             config=own_config(number, distinct),
             status="running",
-            checksum_db="bench:0",
+            rendered_checksum="0" * 32,
+            rendered_fingerprint="bench",
+            rendered_version=0,
         )
         for number in range(size)
     ]
@@ -135,7 +137,11 @@ def store_archives(template):
 
 def reset_fleet(template):
     """Puts the configs of ``template`` back to "running" with a known checksum (not timed)."""
-    template.config_relations.update(status="running", checksum_db="bench:0")
+    from django.db.models import F
+
+    template.config_relations.update(
+        status="running", restore_status="", rendered_version=F("render_version"), rendered_checksum="0" * 32
+    )
 
 
 def timed_save(template, revision):

@@ -15,6 +15,7 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from django_netjsonconfig import settings as app_settings
 from django_netjsonconfig.base.config import get_random_mac
@@ -219,9 +220,27 @@ class AbstractConfigForm(BaseForm):
         return cleaned_data
 
 
+class RenderErrorFilter(admin.SimpleListFilter):
+    """Configs the server cannot render (``render_error`` set) or can."""
+
+    title = _("rendering error")
+    parameter_name = "render_error"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("has an error")), ("no", _("none"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.exclude(render_error="")
+        if self.value() == "no":
+            return queryset.filter(render_error="")
+        return queryset
+
+
 class AbstractConfigAdmin(BaseConfigAdmin):
     list_display = ["name", "backend", "status", "last_ip", "created", "modified"]
-    list_filter = ["backend", "status", "templates", "created"]
+    list_filter = ["backend", "status", RenderErrorFilter, "templates", "created"]
+    actions = ["mark_modified"]
     search_fields = ["id", "name", "key", "mac_address", "last_ip"]
     fields = [
         "name",
@@ -232,6 +251,7 @@ class AbstractConfigAdmin(BaseConfigAdmin):
         "status",
         "last_ip",
         "error_reason",
+        "render_error",
         "hardware_id",
         "model",
         "os",
@@ -247,6 +267,7 @@ class AbstractConfigAdmin(BaseConfigAdmin):
         "status",
         "last_ip",
         "error_reason",
+        "render_error",
         "model",
         "os",
         "system",
@@ -254,6 +275,19 @@ class AbstractConfigAdmin(BaseConfigAdmin):
         "created",
         "modified",
     ]
+
+    @admin.action(description=_("Mark as modified (clear the device's error)"), permissions=["change"])
+    def mark_modified(self, request, queryset):
+        """
+        The operator's way to change a device's status: ``modified``, with
+        the device's error reason cleared, until the device reports again.
+        Form saves never write the status (the device owns it).
+        """
+        count = self.model.mark_modified(queryset)
+        message = ngettext(
+            "%(count)d configuration marked as modified.", "%(count)d configurations marked as modified.", count
+        )
+        self.message_user(request, message % {"count": count})
 
     @admin.display(description=_("UUID"))
     def id_hex(self, obj):

@@ -10,9 +10,8 @@ from contextlib import contextmanager
 
 import netjsonconfig
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.db import DatabaseError, models, router, transaction
 from django.db.models import Case, F, Max, Value, When
-from django.db.models.functions import Concat, Right
 from django.db.models.signals import post_save, pre_delete, pre_save
 from django.utils.translation import gettext_lazy as _
 from model_utils import Choices
@@ -68,30 +67,40 @@ def render_fingerprint():
     return fingerprint
 
 
-#: ``checksum_db`` of an invalidated config: "<status before>!<md5 before>"
-INVALIDATED_MARK = "!"
+#: columns only device requests write (operator saves leave them alone)
+DEVICE_FIELDS = frozenset(
+    {
+        "status",
+        "error_reason",
+        "last_ip",
+        "management_ip",
+        "model",
+        "os",
+        "system",
+        "downloaded_checksum",
+        "applied_checksum",
+        "applied_archive",
+    }
+)
+#: columns only the server's rendering bookkeeping writes
+RENDERING_STATE_FIELDS = frozenset(
+    {
+        "render_version",
+        "rendered_version",
+        "rendered_checksum",
+        "rendered_fingerprint",
+        "restore_status",
+        "archive_db",
+        "render_error",
+    }
+)
 
 
-def _invalidated(status, checksum_db):
-    """``checksum_db`` once invalidated (the Python twin of ``invalidate_checksums``)."""
-    if INVALIDATED_MARK in checksum_db:
-        return checksum_db
-    checksum = parse_checksum_db(checksum_db)[2]
-    return f"{status}{INVALIDATED_MARK}{checksum}" if checksum else ""
-
-
-def parse_checksum_db(value):
-    """
-    Splits a stored ``checksum_db`` into ``(fingerprint, status to restore,
-    md5)``. A fresh value is ``"<fingerprint>:<md5>"``; an invalidated one
-    (see ``invalidate_checksums``) is ``"<status before>!<md5 before>"``;
-    missing parts are empty strings.
-    """
-    if INVALIDATED_MARK in value:
-        status, _sep, checksum = value.partition(INVALIDATED_MARK)
-        return "", status, checksum
-    fingerprint, _sep, checksum = value.partition(":")
-    return fingerprint, "", checksum
+def describe_render_error(error):
+    """One line saying why a configuration cannot be rendered."""
+    if isinstance(error, ValidationError):
+        return " ".join(error.messages)
+    return f"{type(error).__name__}: {error}"
 
 
 class AbstractConfig(BaseConfig):
@@ -137,10 +146,26 @@ class AbstractConfig(BaseConfig):
             "last IP address the device polled or downloaded from (downloads made through the admin do not count)"
         ),
     )
-    #: "<render fingerprint>:<md5>" of the last rendered archive; empty when unknown
-    checksum_db = models.CharField(max_length=48, blank=True, default="", editable=False)
-    #: the archive whose MD5 is in ``checksum_db``, served to devices as is
+    #: bumped by every change that may change the rendered output (see ``invalidation()``)
+    render_version = models.PositiveBigIntegerField(default=0, editable=False)
+    #: ``render_version`` the stored rendering was made from (``None``: nothing stored)
+    rendered_version = models.BigIntegerField(null=True, blank=True, editable=False)
+    #: MD5 of the stored archive (the checksum devices compare)
+    rendered_checksum = models.CharField(max_length=32, blank=True, default="", editable=False)
+    #: ``render_fingerprint()`` of the deployment that made the stored rendering
+    rendered_fingerprint = models.CharField(max_length=8, blank=True, default="", editable=False)
+    #: status before the pending invalidation, restored if the output turns out unchanged
+    restore_status = models.CharField(max_length=16, blank=True, default="", editable=False)
+    #: the archive whose MD5 is ``rendered_checksum``, served to devices as is
     archive_db = models.BinaryField(blank=True, null=True, editable=False)
+    #: why the server could not render the current configuration (empty when it can)
+    render_error = models.TextField(_("rendering error"), blank=True, default="", editable=False)
+    #: MD5 of the archive the device last downloaded through the controller
+    downloaded_checksum = models.CharField(max_length=32, blank=True, default="", editable=False)
+    #: MD5 of the archive the device last reported running (applied) with
+    applied_checksum = models.CharField(max_length=32, blank=True, default="", editable=False)
+    #: that archive, when known
+    applied_archive = models.BinaryField(null=True, editable=False)
     error_reason = models.CharField(
         _("error reason"),
         max_length=1024,
@@ -165,24 +190,31 @@ class AbstractConfig(BaseConfig):
 
     def save(self, *args, **kwargs):
         """
-        Saves the row; a save that may change the rendered output re-renders it
-        and flips ``status`` to ``modified`` when the checksum changed.
+        Saves the row. Saving an existing config without ``update_fields``
+        writes only the operator's columns (never those devices report, see
+        ``DEVICE_FIELDS``, nor the rendering bookkeeping): a device report
+        committed meanwhile is kept. A save that may change the rendered
+        output re-renders it (``rerender()``) in the same transaction.
         """
         self.mac_address = normalize_mac_address(self.mac_address)
+        if self._state.adding:
+            return super().save(*args, **kwargs)
         update_fields = kwargs.get("update_fields")
-        affects_output = update_fields is None or bool(RENDER_FIELDS & set(update_fields))
-        adding = self._state.adding
-        super().save(*args, **kwargs)
-        if affects_output and not adding:
-            try:
-                self.refresh_checksum()
-            except Exception:
-                # saved data that cannot be rendered: devices get a 500 with
-                # the controller header until it is fixed (never a 404)
-                logger.exception("Configuration %s cannot be rendered", self.pk)
-                type(self).invalidate_checksums(type(self)._default_manager.filter(pk=self.pk))
-                self.checksum_db = _invalidated(self.status, self.checksum_db)
-                self.status = "modified"
+        if update_fields is None:
+            kwargs["update_fields"] = update_fields = self.operator_field_names()
+        if not RENDER_FIELDS & set(update_fields):
+            return super().save(*args, **kwargs)
+        with transaction.atomic(using=kwargs.get("using") or router.db_for_write(type(self), instance=self)):
+            super().save(*args, **kwargs)
+            self.rerender()
+
+    @classmethod
+    def operator_field_names(cls):
+        """Columns an operator's save writes: every concrete field but the primary key, device and server ones."""
+        excluded = DEVICE_FIELDS | RENDERING_STATE_FIELDS
+        return [
+            field.name for field in cls._meta.concrete_fields if not field.primary_key and field.name not in excluded
+        ]
 
     def clean_fields(self, exclude=None):
         self.mac_address = normalize_mac_address(self.mac_address)
@@ -211,12 +243,20 @@ class AbstractConfig(BaseConfig):
         return context
 
     # checksum bookkeeping ---------------------------------------------------
+    #
+    # ``render_version`` is bumped by every invalidation; a rendering is
+    # stored with ``WHERE render_version = <the version it was rendered
+    # from>``, so a rendering made from data changed meanwhile is discarded.
 
     @property
     def stored_checksum(self):
-        """The stored checksum if it is still valid for this deployment, else ``None``."""
-        fingerprint, _status, checksum = parse_checksum_db(self.checksum_db)
-        if checksum and fingerprint == render_fingerprint():
+        """The stored checksum if it is still valid for this row and deployment, else ``None``."""
+        checksum = self.rendered_checksum
+        if (
+            checksum
+            and self.rendered_version == self.render_version
+            and self.rendered_fingerprint == render_fingerprint()
+        ):
             return checksum
         return None
 
@@ -227,38 +267,61 @@ class AbstractConfig(BaseConfig):
 
     def refresh_checksum(self):
         """
-        Renders the configuration and stores its checksum and archive on the
-        row. ``status`` becomes ``modified`` when a previously known checksum
-        differs; a config flagged ``modified`` by ``invalidate_checksums``
-        whose output turns out unchanged gets its former status back. Writes
-        only ``checksum_db``, ``archive_db`` and ``status``. Returns
-        ``(checksum, archive bytes)``.
+        Renders the configuration (as loaded on this instance) and stores the
+        result, provided the row's ``render_version`` is still the one loaded
+        with it: a rendering that lost a race with a change is returned but
+        never stored. ``status`` becomes ``modified`` when a previously stored
+        checksum differs; a config flagged ``modified`` by an invalidation
+        whose output turns out unchanged gets its former status back. A
+        rendering failure is recorded in ``render_error`` (never in
+        ``status``) and raised. Returns ``(checksum, archive bytes)``.
         """
-        _fingerprint, status_before, previous = parse_checksum_db(self.checksum_db)
-        archive, checksum = self._render_archive()
-        updates = {"checksum_db": f"{render_fingerprint()}:{checksum}"}
+        version = self.render_version
+        manager = type(self)._default_manager
+        try:
+            archive, checksum = self._render_archive()
+        except DatabaseError:
+            raise
+        except Exception as error:
+            message = describe_render_error(error)
+            manager.filter(pk=self.pk, render_version=version).exclude(render_error=message).update(
+                render_error=message
+            )
+            self.render_error = message
+            raise
+        updates = {
+            "rendered_checksum": checksum,
+            "rendered_fingerprint": render_fingerprint(),
+            "rendered_version": version,
+            "archive_db": archive,
+            "restore_status": "",
+            "render_error": "",
+        }
+        previous, restore = self.rendered_checksum, self.restore_status
+        new_status = self.status
         if previous and previous != checksum:
-            updates["status"] = "modified"
-        elif status_before and previous == checksum and self.status == "modified":
-            updates["status"] = status_before
-        updates = {field: value for field, value in updates.items() if getattr(self, field) != value}
-        if updates or self._stored_archive() != archive:
-            updates["archive_db"] = archive
-        if updates:
-            type(self)._default_manager.filter(pk=self.pk).update(**updates)
+            updates["status"] = new_status = "modified"
+        elif restore:
+            # never overwrites a status the device reported after the invalidation
+            updates["status"] = Case(
+                When(status="modified", then=Value(restore)), default=F("status"), output_field=models.CharField()
+            )
+            new_status = restore if self.status == "modified" else self.status
+        if manager.filter(pk=self.pk, render_version=version).update(**updates):
+            updates["status"] = new_status
             for field, value in updates.items():
                 setattr(self, field, value)
         return checksum, archive
 
     def _stored_archive(self):
         if "archive_db" in self.get_deferred_fields():
-            return None  # unknown: written again rather than read
+            return None  # unknown: rendered again rather than read
         return bytes(self.archive_db) if self.archive_db is not None else None
 
     def get_cached_checksum(self):
         """
         The checksum devices compare: read from the row when valid, otherwise
-        rendered (and stored) once.
+        rendered (and stored, unless the row changed meanwhile) once.
         """
         checksum = self.stored_checksum
         if checksum is None:
@@ -277,38 +340,88 @@ class AbstractConfig(BaseConfig):
                 return checksum, archive
         return self.refresh_checksum()
 
+    def rerender(self):
+        """
+        Invalidates the stored rendering and renders the row as stored, in one
+        transaction (the row stays locked meanwhile, so no concurrent change
+        is lost); copies the new bookkeeping onto this instance. A config that
+        cannot be rendered is logged and recorded in ``render_error``; returns
+        ``(checksum, archive)`` or ``None`` in that case.
+        """
+        model = type(self)
+        database = router.db_for_write(model, instance=self)
+        with transaction.atomic(using=database):
+            model.invalidate_checksums(model._default_manager.using(database).filter(pk=self.pk))
+            fresh = model._default_manager.using(database).get(pk=self.pk)
+            try:
+                result = fresh.refresh_checksum()
+            except DatabaseError:
+                raise
+            except Exception:
+                logger.exception("Configuration %s cannot be rendered", self.pk)
+                result = None
+        for field in RENDERING_STATE_FIELDS | {"status"}:
+            setattr(self, field, getattr(fresh, field))
+        self._drop_backend_cache()
+        return result
+
+    @classmethod
+    def invalidation(cls):
+        """
+        The column updates of an invalidation (the one rule every path
+        uses): ``render_version`` bumped, so renderings in progress are not
+        stored; ``status`` set to ``modified``, remembering the status it had
+        unless an invalidation is already pending.
+        """
+        return {
+            "render_version": F("render_version") + 1,
+            "status": Value("modified"),
+            "restore_status": Case(
+                When(restore_status="", then=F("status")),
+                default=F("restore_status"),
+                output_field=models.CharField(),
+            ),
+        }
+
     @classmethod
     def prepare_raw_save(cls, instance, raw=False, **kwargs):
         """
         Receiver of ``pre_save``: a row written raw (``loaddata``, a
-        django-reversion revert) bypasses ``save()``, so it is written as
-        invalidated: ``modified``, remembering the status and checksum stored
-        before, which the next rendering restores if the output is unchanged.
+        django-reversion revert) bypasses ``save()``. It keeps the columns the
+        device and the server own as stored, and is written invalidated (the
+        Python twin of ``invalidation()``).
         """
         if not raw:
             return
-        stored = cls._default_manager.filter(pk=instance.pk).values("status", "checksum_db").first()
-        stored = stored or {"status": instance.status, "checksum_db": instance.checksum_db}
-        instance.checksum_db = _invalidated(stored["status"], stored["checksum_db"])
+        owned = sorted(DEVICE_FIELDS | RENDERING_STATE_FIELDS)
+        stored = cls._default_manager.filter(pk=instance.pk).values(*owned).first()
+        if stored is not None:
+            for field, value in stored.items():
+                setattr(instance, field, value)
+        else:
+            instance.rendered_version = None
+        instance.restore_status = instance.restore_status or instance.status
         instance.status = "modified"
+        instance.render_version = (instance.render_version or 0) + 1
 
     @classmethod
-    def invalidate_checksums(cls, queryset):
+    def invalidate_checksums(cls, queryset, **extra):
         """
-        Marks every config of ``queryset`` as ``modified`` in one UPDATE,
-        whatever the number of rows. The stored checksum stops being valid but
-        is remembered with the former status, so that the next rendering (a
-        device poll) restores that status if the output did not change.
+        Invalidates the stored rendering of every config of ``queryset`` in
+        one UPDATE (``invalidation()``), whatever the number of rows; the
+        next poll renders again and restores the former status if the output
+        did not change. ``extra`` column values are written in the same UPDATE.
         """
-        remember = Concat(F("status"), Value(INVALIDATED_MARK), Right("checksum_db", 32))
-        return cls._default_manager.filter(pk__in=queryset.values("pk")).update(
-            status="modified",
-            checksum_db=Case(
-                When(checksum_db__contains=":", then=remember),
-                default=F("checksum_db"),
-                output_field=models.CharField(),
-            ),
-        )
+        return cls._default_manager.filter(pk__in=queryset.values("pk")).update(**{**cls.invalidation(), **extra})
+
+    @classmethod
+    def mark_modified(cls, queryset):
+        """
+        The operator's explicit status change: sets ``modified`` (and clears
+        the device's ``error_reason``) through the invalidation, so that the
+        status stays ``modified`` until the device reports again.
+        """
+        return cls.invalidate_checksums(queryset, restore_status=Value("modified"), error_reason="")
 
 
 class TemplatesVpnMixin(models.Model):
@@ -472,7 +585,7 @@ class TemplatesVpnMixin(models.Model):
         for config in _configs_of_signal(cls, instance, action, kwargs.get("reverse"), kwargs.get("pk_set")):
             if action == "post_add" and kwargs.get("reverse"):
                 config._move_template_last(instance)
-            config.refresh_checksum()
+            config.rerender()
 
     @classmethod
     def manage_vpn_clients(cls, action, instance, pk_set=None, **kwargs):
@@ -486,7 +599,7 @@ class TemplatesVpnMixin(models.Model):
             return
         for config in _configs_of_signal(cls, instance, action, kwargs.get("reverse"), pk_set):
             if config.sync_vpn_clients():
-                config.refresh_checksum()
+                config.rerender()
 
     def _move_template_last(self, template):
         field = self._meta.get_field("templates")
@@ -637,7 +750,7 @@ def install_diff_based_set(config_model):
                 with _flag(config, CHECKED_FLAG), _flag(config, BULK_SET_FLAG):
                     super().set(templates, **kwargs)
                 config.sync_vpn_clients()
-                config.refresh_checksum()
+                config.rerender()
 
         set.alters_data = True
 

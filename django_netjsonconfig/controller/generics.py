@@ -16,9 +16,9 @@ models::
 A request is handled as a fixed series of small methods (object lookup, key
 check, parameter checks, the write, the response) so that an extender can
 override a single step. Every response built here carries the
-``X-Openwisp-Controller: true`` header (``ControllerResponse``); 404 for an
-unknown or malformed UUID and 405 for a wrong method are Django's own answers,
-without it.
+``X-Openwisp-Controller: true`` header (``ControllerResponse``), including
+405 for a wrong method and 503 when the database cannot be reached; 404 for an
+unknown or malformed UUID is Django's own answer, without it.
 
 Device requests write only the columns the device owns (``last_ip``,
 ``status``, ``error_reason`` and the reported hardware information) with
@@ -34,7 +34,8 @@ import uuid
 import weakref
 
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, ValidationError
-from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, models, router, transaction
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, IntegrityError, connections, models, router, transaction
+from django.db.models import BinaryField, Case, F, Value, When
 from django.db.models.base import ModelState
 from django.db.models.query_utils import DeferredAttribute
 from django.db.models.signals import post_init, pre_init
@@ -120,6 +121,28 @@ class BaseControllerView(View):
             return invalid_response(request, "error: request body too large\n", 400)
         except TooManyFieldsSent:
             return invalid_response(request, "error: too many parameters\n", 400)
+        except DatabaseError as error:
+            return self.database_error(request, error)
+
+    def http_method_not_allowed(self, request, *args, **kwargs):
+        """405 with the allowed methods and the controller header."""
+        response = super().http_method_not_allowed(request, *args, **kwargs)
+        controller_response = ControllerResponse(
+            f"error: method {request.method} not allowed\n", content_type="text/plain", status=405
+        )
+        controller_response["Allow"] = response["Allow"]
+        return controller_response
+
+    def database_error(self, request, error):
+        """
+        The answer when the database fails (connection lost or refused, ...):
+        503 with the controller header and a one-line body, so that agents
+        retry later; the error is logged (without the request parameters).
+        """
+        logger.error("database error, answered 503: %s: %s: %s", describe_request(request), type(error).__name__, error)
+        return ControllerResponse(
+            "error: the database is unavailable, try again later\n", content_type="text/plain", status=503
+        )
 
     def get_queryset(self):
         """The configs devices may address; override to narrow it down."""
@@ -355,6 +378,8 @@ class BaseDeviceView(UpdateLastIpMixin, BaseControllerView):
         self.update_device_info(config, request)
         try:
             return respond(config)
+        except DatabaseError:
+            raise  # answered 503 by dispatch()
         except Exception:
             return self.generation_error(request, config)
 
@@ -371,7 +396,7 @@ class BaseDeviceView(UpdateLastIpMixin, BaseControllerView):
         )
 
 
-class BaseChecksumView(BaseDeviceView):
+class BaseChecksumView(CsrfExtemptMixin, BaseDeviceView):
     """
     ``GET /controller/checksum/<pk>/?key=<key>[&management_ip=<ip>]``
 
@@ -380,11 +405,21 @@ class BaseChecksumView(BaseDeviceView):
     200 ``text/plain`` with the 32 hex characters of the archive's MD5 and no
     newline. The checksum is read from the row when still valid, so a poll of
     an unchanged config costs one query and no write; otherwise the config is
-    rendered once (500 if that fails).
+    rendered once (500 if that fails). Exempt from CSRF, so that a wrong
+    method is answered 405.
     """
 
     http_method_names = ["get", "head"]
-    only_fields = ("id", "key", "last_ip", "management_ip", "checksum_db")
+    only_fields = (
+        "id",
+        "key",
+        "last_ip",
+        "management_ip",
+        "render_version",
+        "rendered_version",
+        "rendered_checksum",
+        "rendered_fingerprint",
+    )
 
     def get(self, request, pk):
         return self.serve(
@@ -399,29 +434,48 @@ class BaseChecksumView(BaseDeviceView):
         return checksum
 
 
-class BaseDownloadConfigView(BaseDeviceView):
+class BaseDownloadConfigView(CsrfExtemptMixin, BaseDeviceView):
     """
     ``GET /controller/download-config/<pk>/?key=<key>[&management_ip=<ip>]``
 
     Order: 404, 400 missing key, 403 wrong key. On success records
     ``last_ip``/``management_ip`` (before answering) and returns the archive
     (``application/octet-stream``, ``Content-Disposition: attachment;
-    filename=<name>.tar.gz``), whose MD5 is the checksum. A current archive is
-    read from the row (one query, no rendering); a rendering failure answers
-    500.
+    filename=<name>.tar.gz``), whose MD5 is the checksum, recorded as
+    ``downloaded_checksum`` when it changed. A current archive is read from
+    the row (one query, no rendering); a rendering failure answers 500.
+    Exempt from CSRF, so that a wrong method is answered 405.
     """
 
     http_method_names = ["get", "head"]
-    only_fields = ("id", "key", "name", "last_ip", "management_ip", "checksum_db", "archive_db")
+    only_fields = (
+        "id",
+        "key",
+        "name",
+        "last_ip",
+        "management_ip",
+        "render_version",
+        "rendered_version",
+        "rendered_checksum",
+        "rendered_fingerprint",
+        "archive_db",
+        "downloaded_checksum",
+    )
 
     def get(self, request, pk):
-        return self.serve(request, pk, lambda config: send_file(config.name, self.get_archive(config)))
+        return self.serve(request, pk, self.respond)
 
-    def get_archive(self, config):
-        """The archive bytes: stored when current, otherwise rendered (may raise)."""
+    def respond(self, config):
+        """Records the download and sends the archive (rendering it when needed; may raise)."""
         if config.stored_checksum is None:
             config = self.get_full_object(config)
-        return config.get_cached_archive()[1]
+        checksum, archive = config.get_cached_archive()
+        self.record_download(config, checksum)
+        return send_file(config.name, archive)
+
+    def record_download(self, config, checksum):
+        """Stores ``checksum`` as ``downloaded_checksum`` when it changed (device-owned column)."""
+        update_device_fields(config, downloaded_checksum=checksum)
 
 
 class BaseReportStatusView(CsrfExtemptMixin, BaseDeviceView):
@@ -435,7 +489,10 @@ class BaseReportStatusView(CsrfExtemptMixin, BaseDeviceView):
     ``running`` (and the reverse for models storing ``applied``). With
     ``status=error`` the ``error_reason`` (free text, bytes that are not UTF-8
     replaced) is stored cut to the field's length; any other status clears it.
-    Only ``status`` and ``error_reason`` are written (``last_ip`` is not).
+    Only ``status`` and ``error_reason`` are written (``last_ip`` is not);
+    a ``running`` (``applied``) report also records the archive last
+    downloaded as the applied one (``applied_checksum``, and
+    ``applied_archive`` while it is the stored rendering) when it changed.
     Answers 200 ``text/plain``::
 
         report-result: success
@@ -444,7 +501,7 @@ class BaseReportStatusView(CsrfExtemptMixin, BaseDeviceView):
 
     http_method_names = ["post"]
     param_group = "POST"
-    only_fields = ("id", "key", "status", "error_reason")
+    only_fields = ("id", "key", "status", "error_reason", "downloaded_checksum", "applied_checksum")
 
     def post(self, request, pk):
         config = self.get_object(pk)
@@ -457,9 +514,31 @@ class BaseReportStatusView(CsrfExtemptMixin, BaseDeviceView):
             return bad_response
         status = self.get_status(request)
         update_device_fields(config, status=status, error_reason=self.get_error_reason(request, status))
+        if status in ("running", "applied"):
+            self.record_applied(config)
         return ControllerResponse(
             f"report-result: success\ncurrent-status: {config.status}\n", content_type="text/plain"
         )
+
+    def record_applied(self, config):
+        """
+        Records the archive the device last downloaded as the one it runs:
+        ``applied_checksum`` and, copied in SQL while that archive is still
+        the stored rendering, ``applied_archive`` (else ``NULL``: unknown).
+        Nothing is written when it is already recorded.
+        """
+        downloaded = config.downloaded_checksum
+        if not downloaded or downloaded == config.applied_checksum:
+            return
+        current_archive = Case(
+            When(rendered_checksum=F("downloaded_checksum"), then=F("archive_db")),
+            default=Value(None, output_field=BinaryField()),
+            output_field=BinaryField(),
+        )
+        self.model._default_manager.filter(pk=config.pk).update(
+            applied_checksum=F("downloaded_checksum"), applied_archive=current_archive
+        )
+        config.applied_checksum = downloaded
 
     def get_status_choices(self):
         """The stored status values of the model."""

@@ -131,9 +131,8 @@ class TestChecksum(ControllerTestMixin, TestCase):
     def test_post_is_405_with_allow_header(self):
         config = self._create_config()
         response = self.client.post(self._url("checksum", config), {"key": config.key})
-        self.assertEqual(response.status_code, 405)
+        self.assertControllerResponse(response, 405, "error: method POST not allowed\n")
         self.assertEqual(response["Allow"], "GET, HEAD")
-        self.assertEqual(response.content, b"")
 
     def test_checksum_stores_last_ip_without_touching_modified(self):
         config = self._create_config()
@@ -211,7 +210,7 @@ class TestDownloadConfig(ControllerTestMixin, TestCase):
     def test_put_is_405(self):
         config = self._create_config()
         response = self.client.put(self._url("download_config", config))
-        self.assertEqual(response.status_code, 405)
+        self.assertControllerResponse(response, 405, "error: method PUT not allowed\n")
         self.assertEqual(response["Allow"], "GET, HEAD")
 
 
@@ -228,6 +227,7 @@ class TestPollingCost(ControllerTestMixin, TestCase):
         config = self._create_config()
         config.templates.add(self._create_template())
         checksum = self._checksum(config)
+        self._get("download_config", config, key=config.key)  # records downloaded_checksum
         with self.assertNumQueries(1):
             response = self._get("download_config", config, key=config.key)
         self.assertEqual(hashlib.md5(response.content).hexdigest(), checksum)
@@ -553,7 +553,8 @@ class TestRegisterNew(ControllerTestMixin, TestCase):
             templates=str(uuid.uuid4()),
             vpn=str(uuid.uuid4()),
             error_reason="x",
-            checksum_db="x",
+            rendered_checksum="x",
+            applied_checksum="x",
             created="2000-01-01",
         )
         self.assertEqual(response.status_code, 201)
@@ -799,6 +800,13 @@ class TestCsrf(ControllerTestMixin, TestCase):
         }
         register = self._post(self._url("register"), data, self.csrf_client)
         self.assertEqual((report.status_code, info.status_code, register.status_code), (200, 200, 201))
+
+    def test_wrong_method_on_get_endpoints_is_405_not_a_csrf_403(self):
+        config = self._create_config()
+        for name in ("checksum", "download_config"):
+            response = self.csrf_client.post(self._url(name, config), {"key": config.key})
+            self.assertControllerResponse(response, 405, "error: method POST not allowed\n")
+            self.assertEqual(response["Allow"], "GET, HEAD")
 
     def test_admin_login_still_requires_csrf_token(self):
         response = self.csrf_client.post(reverse("admin:login"), {"username": "a", "password": "b"})

@@ -6,14 +6,16 @@ only the columns the device owns.
 
 import hashlib
 import re
+from unittest import mock
 from urllib.parse import quote, urlencode
 
 from django.core.exceptions import TooManyFieldsSent
+from django.db import connection
 from django.test import RequestFactory, SimpleTestCase, override_settings
 from django.urls import reverse
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from hypothesis.extra.django import TestCase
+from hypothesis.extra.django import TestCase, TransactionTestCase
 
 from django_netjsonconfig.tests import TEST_KEY, TEST_MAC, TestMixin
 from django_netjsonconfig.utils import request_param
@@ -24,14 +26,16 @@ FUZZ_SETTINGS = settings(
     max_examples=60,
     deadline=None,
     database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    # the same tests run in two classes (with and without the connection
+    # memory) on purpose; nothing is replayed from a database (database=None)
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.differing_executors],
 )
 
 #: columns each endpoint may write on an existing config when it accepts a request
 DEVICE_COLUMNS = {
     "checksum": {"last_ip", "management_ip"},
-    "download_config": {"last_ip", "management_ip"},
-    "report_status": {"status", "error_reason"},
+    "download_config": {"last_ip", "management_ip", "downloaded_checksum"},
+    "report_status": {"status", "error_reason", "applied_checksum", "applied_archive"},
     "update_info": {"model", "os", "system"},
     "register": {"last_ip", "management_ip", "hardware_id", "model", "os", "system"},
 }
@@ -75,7 +79,9 @@ FIELD_NAMES = st.one_of(
             "templates",
             "vpn",
             "last_ip",
-            "checksum_db",
+            "render_version",
+            "rendered_checksum",
+            "downloaded_checksum",
             "name",
             "created",
         ]
@@ -148,14 +154,17 @@ WITH_KEY = st.sampled_from([True, True, True, False])
 DEVICE_PARAMS = st.builds(lambda extra, fields: {**extra, **fields}, EXTRA_FIELDS, DEVICE_FIELDS)
 
 
-@override_settings(NETJSONCONFIG_SHARED_SECRET=SECRET)
-class TestControllerFuzz(TestMixin, TestCase):
+class ControllerFuzzMixin(TestMixin):
+    #: polls of a new device before the fuzzed request (the first renders and stores)
+    warm_polls = 1
+
     def _device(self):
         """A config (with a template) whose checksum is already known, and the rows before the request."""
         config = self._create_config(os="kept", model="kept")
         config.templates.add(self._create_template())
-        response = self.client.get(reverse("controller:checksum", args=[config.pk.hex]), {"key": config.key})
-        self.assertEqual(response.status_code, 200)
+        for _poll in range(self.warm_polls):
+            response = self.client.get(reverse("controller:checksum", args=[config.pk.hex]), {"key": config.key})
+            self.assertEqual(response.status_code, 200)
         return config, self._rows()
 
     def _rows(self):
@@ -264,6 +273,28 @@ class TestControllerFuzz(TestMixin, TestCase):
         response = self.client.post(reverse(f"controller:{endpoint}", args=args), body, content_type=content_type)
         self.assertNoServerError(response)
         self.assertOnlyDeviceColumnsChanged(endpoint, before, response)
+
+
+@override_settings(NETJSONCONFIG_SHARED_SECRET=SECRET)
+class TestControllerFuzz(ControllerFuzzMixin, TestCase):
+    """The fuzz inside ``TestCase`` transactions (the connection memory is off)."""
+
+
+@override_settings(NETJSONCONFIG_SHARED_SECRET=SECRET, NETJSONCONFIG_CONTROLLER_CACHE_SIZE=1000)
+class TestControllerFuzzWithMemory(ControllerFuzzMixin, TransactionTestCase):
+    """
+    The same fuzz outside transactions, with persistent connections: polls
+    are answered from the connection's memory when they can (a second poll
+    makes the memory hold the row before the fuzzed request).
+    """
+
+    warm_polls = 2
+
+    def setUp(self):
+        super().setUp()
+        patcher = mock.patch.dict(connection.settings_dict, {"CONN_MAX_AGE": 60})
+        patcher.start()
+        self.addCleanup(patcher.stop)
 
 
 #: pieces of query strings: names and values in plain ASCII, percent-encoded, with '+', non-ASCII

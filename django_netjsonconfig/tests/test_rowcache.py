@@ -9,14 +9,19 @@ transactions, and ``TestCase`` runs every test inside one.
 """
 
 import hashlib
+import json
 import select
 import time
 import uuid
 from unittest import mock, skipUnless
 
-from django.db import OperationalError, connection, transaction
+from django.db import connection, transaction
 from django.test import Client, TransactionTestCase, override_settings
 from django.test.utils import CaptureQueriesContext
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+from hypothesis.extra.django import TransactionTestCase as HypothesisTransactionTestCase
 
 from django_netjsonconfig import rowcache
 from django_netjsonconfig.tests.test_controller import ChecksumInvalidationTests, ControllerTestMixin
@@ -92,7 +97,8 @@ class TestPollsFromMemory(MemoryTestMixin, TransactionTestCase):
     def test_unchanged_config_is_downloaded_without_a_query(self):
         config = self._create_config(name="ap-memory")
         checksum = self._checksum(config)
-        self._get("download_config", config, key=config.key)
+        self._get("download_config", config, key=config.key)  # records downloaded_checksum
+        self._get("download_config", config, key=config.key)  # reads the row after that write
         response, queries = self._queries(self._get, "download_config", config, key=config.key)
         self.assertEqual(queries, 0)
         self.assertEqual(hashlib.md5(response.content).hexdigest(), checksum)
@@ -123,7 +129,7 @@ class TestPollsFromMemory(MemoryTestMixin, TransactionTestCase):
         config = self._create_config()
         before = self._checksum(config)
         self._write_elsewhere(
-            "UPDATE {table} SET config = %s, checksum_db = '' WHERE id = %s",
+            "UPDATE {table} SET config = %s, render_version = render_version + 1 WHERE id = %s",
             ['{"general": {"timezone": "Europe/Rome"}}', self._pk_param(config)],
         )
         after = self._checksum(config)
@@ -249,13 +255,11 @@ class TestPostgresNotifications(MemoryTestMixin, TransactionTestCase):
         select.select([connection.connection.fileno()], [], [], DELIVERY_TIMEOUT)
         time.sleep(0.1)  # the session's end follows its last message
         client = Client(raise_request_exception=False)
-        with self.assertLogs("django_netjsonconfig.rowcache", "WARNING"):
-            try:
-                response = client.get(self._url("checksum", config), {"key": config.key})
-            except OperationalError:
-                response = None
-        if response is not None:
-            self.assertEqual(response.status_code, 500)
+        with self.assertLogs("django_netjsonconfig", "WARNING") as logs:
+            response = client.get(self._url("checksum", config), {"key": config.key})
+        # the lost connection is answered like the protocol expects: 503, controller header
+        self.assertEqual((response.status_code, response["X-Openwisp-Controller"]), (503, "true"))
+        self.assertTrue(any("answered 503" in line for line in logs.output), logs.output)
         connection.close()  # what Django does at the end of a request that failed this way
         self.assertEqual(self._get("checksum", config, key=config.key).status_code, 403)
         self._checksum(config, key="c" * 32)
@@ -263,3 +267,59 @@ class TestPostgresNotifications(MemoryTestMixin, TransactionTestCase):
 
 class TestChecksumInvalidationFromMemory(MemoryTestMixin, ChecksumInvalidationTests, TransactionTestCase):
     """The invalidation matrix of ``test_controller``, every "before" answered from memory."""
+
+
+#: what another server does between two polls (its writes, as SQL on another connection)
+OTHER_SERVER_WRITES = st.lists(
+    st.one_of(
+        st.tuples(st.just("config"), st.sampled_from(["UTC", "Europe/Rome", "Europe/Paris", "Asia/Tokyo"])),
+        st.tuples(st.just("key"), st.sampled_from(["a" * 32, "b" * 32, "c" * 32])),
+        st.tuples(st.just("name"), st.sampled_from(["ap-one", "ap-two", "ap-three"])),
+        st.tuples(st.just("poll"), st.sampled_from(["checksum", "download_config"])),
+    ),
+    min_size=1,
+    max_size=8,
+)
+
+
+class TestMemoryAgainstFreshReads(MemoryTestMixin, HypothesisTransactionTestCase):
+    """
+    Property: whatever another server writes between polls, every poll
+    answers what a fresh read of the database gives (the key it accepts, the
+    MD5 of a rendering of the stored row, that archive).
+    """
+
+    #: another server's write of each kind: SQL and what it bumps (an invalidation, like its save())
+    WRITES = {
+        "config": "UPDATE {table} SET config = %s, render_version = render_version + 1 WHERE id = %s",
+        "key": "UPDATE {table} SET key = %s WHERE id = %s",
+        "name": "UPDATE {table} SET name = %s, render_version = render_version + 1 WHERE id = %s",
+    }
+
+    def _value(self, kind, value):
+        return json.dumps({"general": {"timezone": value}}) if kind == "config" else value
+
+    def _assert_answer_is_fresh(self, config, endpoint):
+        fresh = self.config_model.objects.get(pk=config.pk)
+        response = self._get(endpoint, config, key=fresh.key)
+        self.assertEqual(response.status_code, 200, response.content)
+        expected = hashlib.md5(fresh.generate().getvalue()).hexdigest()
+        if endpoint == "checksum":
+            self.assertEqual(response.content.decode(), expected)
+        else:
+            self.assertEqual(hashlib.md5(response.content).hexdigest(), expected)
+            self.assertEqual(response["Content-Disposition"], f"attachment; filename={fresh.name}.tar.gz")
+        if fresh.key != config.key:
+            self.assertEqual(self._get(endpoint, config, key=config.key).status_code, 403)
+
+    @hypothesis_settings(max_examples=25, deadline=None, database=None)
+    @given(steps=OTHER_SERVER_WRITES)
+    def test_every_poll_matches_a_fresh_read(self, steps):
+        config = self._create_config()
+        self._checksum(config)  # remembered from here on
+        for kind, value in steps:
+            if kind == "poll":
+                self._assert_answer_is_fresh(config, value)
+            else:
+                self._write_elsewhere(self.WRITES[kind], [self._value(kind, value), self._pk_param(config)])
+                self._assert_answer_is_fresh(config, "checksum")

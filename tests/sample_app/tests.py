@@ -14,9 +14,11 @@ from .models import Organization
 #: modules whose test cases exercise the models, admin and controller
 MODULES = [
     "test_admin",
+    "test_concurrency",
     "test_config",
     "test_controller",
     "test_controller_fuzz",
+    "test_device_state",
     "test_registration_race",
     "test_rowcache",
     "test_schema_view",

@@ -247,7 +247,22 @@ class NetJsonFormField(JSONField):
             ) from None
 
 
-class BaseForm(forms.ModelForm):
+class UniqueErrorsMixin:
+    """Form errors that the form and the model both found are shown once."""
+
+    def _update_errors(self, errors):
+        super()._update_errors(errors)
+        for error_list in self._errors.values():
+            seen, unique = set(), []
+            for item in error_list.data:
+                text = next(iter(item)) if isinstance(item, ValidationError) else str(item)
+                if text not in seen:
+                    seen.add(text)
+                    unique.append(item)
+            error_list.data[:] = unique
+
+
+class BaseForm(UniqueErrorsMixin, forms.ModelForm):
     """Model form that preselects NETJSONCONFIG_DEFAULT_BACKEND when adding."""
 
     default_backend_setting = "DEFAULT_BACKEND"
@@ -370,7 +385,7 @@ VPN_SERVER_DEFAULTS = {
 }
 
 
-class AbstractVpnForm(forms.ModelForm):
+class AbstractVpnForm(UniqueErrorsMixin, forms.ModelForm):
     """
     Model form of VPN servers; preselects NETJSONCONFIG_DEFAULT_VPN_BACKEND
     and, for the OpenVPN backend, starts from ``VPN_SERVER_DEFAULTS``.

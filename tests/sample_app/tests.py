@@ -22,6 +22,7 @@ MODULES = [
     "test_schema_view",
     "test_status",
     "test_template",
+    "test_validation_messages",
     "test_vpn",
 ]
 

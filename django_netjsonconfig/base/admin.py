@@ -6,6 +6,7 @@ Abstract admin classes and forms, reusable by third-party apps (see README,
 import json
 import logging
 import uuid
+from collections import OrderedDict
 from copy import deepcopy
 
 from django import forms
@@ -178,6 +179,8 @@ class BaseConfigAdmin(ModelAdmin):
     def _get_preview_instance(self, data):
         """An unsaved, cleaned instance built from ``data`` plus its templates (or None)."""
         kwargs, unique_values = self._split_preview_data(data)
+        if isinstance(kwargs.get("config"), str):
+            kwargs["config"] = parse_json(kwargs["config"], object_pairs_hook=OrderedDict) if kwargs["config"] else {}
         instance = self.model(**kwargs)
         # placeholders keep uniqueness checks quiet; the real values come back below
         instance.name = uuid.uuid4().hex
@@ -219,6 +222,18 @@ class BaseConfigAdmin(ModelAdmin):
         return [by_pk[str(uuid.UUID(pk))] for pk in pks if str(uuid.UUID(pk)) in by_pk]
 
 
+def parse_json(text, **load_kwargs):
+    """Loads JSON text; malformed text is a ``ValidationError`` giving the line and column."""
+    try:
+        return json.loads(text, **load_kwargs)
+    except json.JSONDecodeError as error:
+        raise ValidationError(
+            _("Invalid JSON: %(reason)s at line %(line)d, column %(column)d."),
+            code="invalid",
+            params={"reason": error.msg, "line": error.lineno, "column": error.colno},
+        ) from None
+
+
 class NetJsonFormField(JSONField):
     """
     The form field of ``config``: a missing value (a POST without the
@@ -237,14 +252,7 @@ class NetJsonFormField(JSONField):
     def to_python(self, value):
         if self.disabled or value in self.empty_values:
             return super().to_python(value)
-        try:
-            return json.loads(value, **self.load_kwargs)
-        except json.JSONDecodeError as error:
-            raise ValidationError(
-                _("Invalid JSON: %(reason)s at line %(line)d, column %(column)d."),
-                code="invalid",
-                params={"reason": error.msg, "line": error.lineno, "column": error.colno},
-            ) from None
+        return parse_json(value, **self.load_kwargs)
 
 
 class UniqueErrorsMixin:

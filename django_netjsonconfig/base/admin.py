@@ -19,13 +19,14 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 from jsonfield.forms import JSONField
+from netjsonconfig import OpenVpn
 from netjsonconfig.exceptions import NetJsonConfigException
 
 from django_netjsonconfig import settings as app_settings
 from django_netjsonconfig.base.base import FORM_TEMPLATES
 from django_netjsonconfig.base.config import get_random_mac
 from django_netjsonconfig.preview import archive_files, diff_files
-from django_netjsonconfig.utils import send_file
+from django_netjsonconfig.utils import load_backend, send_file
 
 logger = logging.getLogger(__name__)
 
@@ -393,6 +394,13 @@ VPN_SERVER_DEFAULTS = {
 }
 
 
+def _is_openvpn(path):
+    try:
+        return issubclass(load_backend(path), OpenVpn)
+    except ImportError:
+        return False
+
+
 class AbstractVpnForm(UniqueErrorsMixin, forms.ModelForm):
     """
     Model form of VPN servers; preselects NETJSONCONFIG_DEFAULT_VPN_BACKEND
@@ -409,7 +417,7 @@ class AbstractVpnForm(UniqueErrorsMixin, forms.ModelForm):
         if "initial" in kwargs and kwargs.get("instance") is None:
             if default:
                 kwargs["initial"].setdefault("backend", default)
-            if default == "django_netjsonconfig.vpn_backends.OpenVpn":
+            if default and _is_openvpn(default):
                 kwargs["initial"].setdefault("config", deepcopy(VPN_SERVER_DEFAULTS))
         super().__init__(*args, **kwargs)
 

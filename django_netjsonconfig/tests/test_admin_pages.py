@@ -91,7 +91,9 @@ class TestPagesOfASuperuser(PagesMixin, TestCase):
                 self.assertContains(change, self._url(model, "download", obj.pk))
                 self.assertEqual(change.context["preview_url"], self._url(model, "preview"))
                 self.assertEqual(self.client.get(self._url(model, "history", obj.pk)).status_code, 200)
-                self.assertContains(self.client.get(self._url(model, "delete", obj.pk)), "Are you sure you want to delete")
+                self.assertContains(
+                    self.client.get(self._url(model, "delete", obj.pk)), "Are you sure you want to delete"
+                )
 
     def test_change_saves_and_is_listed_in_history(self):
         for obj, data in self._objects():

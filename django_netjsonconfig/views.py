@@ -56,3 +56,16 @@ def schema(request):
     if not (request.user.is_authenticated and request.user.is_staff):
         return JsonResponse({"error": _("login required")}, status=403)
     return _schema_response(request)
+
+
+def __getattr__(name):
+    """
+    0.5.6 names kept working: ``available_schemas`` (the editor schemas by
+    backend path, a dict) and ``available_schemas_json`` (the same as JSON),
+    computed when read, so they follow the settings.
+    """
+    if name == "available_schemas":
+        return get_editor_schemas()
+    if name == "available_schemas_json":
+        return _schemas_json(_configured_backends())
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

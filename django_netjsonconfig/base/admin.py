@@ -3,8 +3,11 @@ Abstract admin classes and forms, reusable by third-party apps (see README,
 "Extending the admin"): concrete admins only bind their forms to their models.
 """
 
+import json
 import logging
 import uuid
+from collections import OrderedDict
+from copy import deepcopy
 
 from django import forms
 from django.apps import apps
@@ -16,10 +19,15 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
+from jsonfield.forms import JSONField
+from netjsonconfig import OpenVpn
+from netjsonconfig.exceptions import NetJsonConfigException
 
 from django_netjsonconfig import settings as app_settings
+from django_netjsonconfig.base.base import FORM_TEMPLATES
 from django_netjsonconfig.base.config import get_random_mac
-from django_netjsonconfig.utils import send_file
+from django_netjsonconfig.preview import archive_files, diff_files
+from django_netjsonconfig.utils import load_backend, send_file
 
 logger = logging.getLogger(__name__)
 
@@ -101,35 +109,34 @@ class BaseConfigAdmin(ModelAdmin):
         return send_file(obj.name, obj.generate())
 
     def preview_view(self, request):
-        """Renders the native configuration of the posted (unsaved) object."""
+        """
+        Renders the posted (unsaved) object as the files the device would
+        receive (path, mode, contents) and, for a saved object, a file-by-file
+        diff against what it replaces. Invalid input answers 400 with short
+        plain-text messages, one a line.
+        """
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
         if not (self.has_add_permission(request) or self.has_change_permission(request)):
             raise PermissionDenied
         try:
             instance, templates = self._get_preview_instance(request.POST)
-        except ValidationError as error:
-            return HttpResponse("\n".join(error.messages), content_type="text/plain", status=400)
-        output = error = None
-        try:
-            backend = instance.clean_netjsonconfig_backend(
-                lambda: instance.get_backend_instance(
-                    **({"template_instances": templates} if templates is not None else {})
-                )
-            )
-            output = backend.render()
-        except ValidationError as validation_error:
-            error = "\n".join(validation_error.messages)
+            backend = instance.validate_merged(templates)
+            archive = backend.generate().getvalue()
+        except (ValidationError, NetJsonConfigException) as error:
+            messages = error.messages if isinstance(error, ValidationError) else [str(error)]
+            return HttpResponse("\n".join(messages), content_type="text/plain; charset=utf-8", status=400)
+        files = archive_files(archive)
+        opts = self.model._meta
         context = {
             **self.admin_site.each_context(request),
             "is_popup": True,
-            "opts": self.model._meta,
+            "opts": opts,
             "change": False,
-            "output": output,
-            "error": error,
+            "files": files,
+            "diff": self._preview_diff(instance, files),
             "media": self.media,
         }
-        opts = self.model._meta
         return TemplateResponse(
             request,
             self.preview_template
@@ -137,27 +144,58 @@ class BaseConfigAdmin(ModelAdmin):
             context,
         )
 
+    def _preview_diff(self, instance, files):
+        """
+        The diff shown under the preview of a saved object: for a config,
+        against the archive its device last applied (or, when it never
+        reported one, against the archive currently served); for templates
+        and VPN servers, against the saved version. ``None`` for new objects.
+        """
+        saved = self.model._default_manager.filter(pk=instance.pk).first()
+        if saved is None:
+            return None
+        applied = getattr(saved, "applied_archive", None)
+        if applied:
+            baseline, label = applied, _("Compared with the configuration the device last applied.")
+        else:
+            if hasattr(saved, "applied_archive"):
+                label = _(
+                    "The device has not reported applying any configuration yet: "
+                    "compared with the configuration currently served to it."
+                )
+            elif hasattr(saved, "archive_db"):
+                label = _("Compared with the configuration currently served to the device.")
+            else:
+                label = _("Compared with the saved version.")
+            try:
+                baseline = saved.generate().getvalue()
+            except (ValidationError, NetJsonConfigException):
+                return {"label": _("The saved version cannot be rendered: no comparison."), "files": [], "none": ""}
+        device = hasattr(saved, "archive_db")
+        return {
+            "label": label,
+            "files": diff_files(archive_files(baseline), files),
+            "none": _("No change on the device") if device else _("No change from the saved version"),
+        }
+
     def _get_preview_instance(self, data):
         """An unsaved, cleaned instance built from ``data`` plus its templates (or None)."""
         kwargs, unique_values = self._split_preview_data(data)
+        if isinstance(kwargs.get("config"), str):
+            kwargs["config"] = parse_json(kwargs["config"], object_pairs_hook=OrderedDict) if kwargs["config"] else {}
         instance = self.model(**kwargs)
         # placeholders keep uniqueness checks quiet; the real values come back below
         instance.name = uuid.uuid4().hex
         if "mac_address" in data:
             instance.mac_address = get_random_mac()
-        instance.clean_fields(exclude=["id", "key"])
-        try:
-            instance.clean()
-        except ValidationError as error:
-            # field errors (e.g. a VPN template without VPN) are bad input;
-            # schema errors are what the preview is for: shown in the page
-            if set(getattr(error, "error_dict", {"__all__": None})) != {"__all__"}:
-                raise
-        for attname, value in unique_values.items():
-            setattr(instance, attname, self.model._meta.get_field(attname).to_python(value))
         templates = None
         if hasattr(instance, "get_default_templates") and "templates" in data:
             templates = self._get_preview_templates(data.get("templates"))
+            setattr(instance, FORM_TEMPLATES, templates)
+        instance.clean_fields(exclude=["id", "key"])
+        instance.clean()
+        for attname, value in unique_values.items():
+            setattr(instance, attname, self.model._meta.get_field(attname).to_python(value))
         return instance, templates
 
     def _split_preview_data(self, data):
@@ -186,13 +224,62 @@ class BaseConfigAdmin(ModelAdmin):
         return [by_pk[str(uuid.UUID(pk))] for pk in pks if str(uuid.UUID(pk)) in by_pk]
 
 
-class BaseForm(forms.ModelForm):
+def parse_json(text, **load_kwargs):
+    """Loads JSON text; malformed text is a ``ValidationError`` giving the line and column."""
+    try:
+        return json.loads(text, **load_kwargs)
+    except json.JSONDecodeError as error:
+        raise ValidationError(
+            _("Invalid JSON: %(reason)s at line %(line)d, column %(column)d."),
+            code="invalid",
+            params={"reason": error.msg, "line": error.lineno, "column": error.colno},
+        ) from None
+
+
+class NetJsonFormField(JSONField):
+    """
+    The form field of ``config``: a missing value (a POST without the
+    field) is an error on the field, malformed JSON is reported with its line
+    and column.
+    """
+
+    def bound_data(self, data, initial):
+        return initial if data is None else super().bound_data(data, initial)
+
+    def clean(self, value):
+        if value is None and not self.disabled:
+            raise ValidationError(self.error_messages["required"], code="required")
+        return super().clean(value)
+
+    def to_python(self, value):
+        if self.disabled or value in self.empty_values:
+            return super().to_python(value)
+        return parse_json(value, **self.load_kwargs)
+
+
+class UniqueErrorsMixin:
+    """Form errors that the form and the model both found are shown once."""
+
+    def _update_errors(self, errors):
+        super()._update_errors(errors)
+        for error_list in self._errors.values():
+            seen, unique = set(), []
+            for item in error_list.data:
+                text = next(iter(item)) if isinstance(item, ValidationError) else str(item)
+                if text not in seen:
+                    seen.add(text)
+                    unique.append(item)
+            error_list.data[:] = unique
+
+
+class BaseForm(UniqueErrorsMixin, forms.ModelForm):
     """Model form that preselects NETJSONCONFIG_DEFAULT_BACKEND when adding."""
 
     default_backend_setting = "DEFAULT_BACKEND"
 
     class Meta:
         exclude = []  # noqa: DJ006 (every field, like 0.5.6)
+        field_classes = {"config": NetJsonFormField}
 
     def __init__(self, *args, **kwargs):
         default = getattr(app_settings, self.default_backend_setting)
@@ -202,21 +289,17 @@ class BaseForm(forms.ModelForm):
 
 
 class AbstractConfigForm(BaseForm):
-    """Validates the submitted configuration together with the submitted templates."""
+    """
+    Validates the submitted configuration together with the submitted
+    templates (in the model's ``clean()``): errors land on ``config`` or on
+    ``templates``, whichever causes them.
+    """
 
     def clean(self):
         cleaned_data = super().clean()
         templates = cleaned_data.get("templates")
-        if templates is None or not cleaned_data.get("backend") or self._errors.get("config"):
-            return cleaned_data
-        instance = self.instance
-        for field in ("name", "backend", "config", "key", "mac_address"):
-            if field in cleaned_data:
-                setattr(instance, field, cleaned_data[field])
-        try:
-            instance.check_templates(list(templates))
-        except ValidationError as error:
-            self.add_error("templates", error)
+        if templates is not None:
+            setattr(self.instance, FORM_TEMPLATES, list(templates))
         return cleaned_data
 
 
@@ -314,17 +397,62 @@ class AbstractTemplateAdmin(BaseConfigAdmin):
     fields = ["name", "type", "backend", "vpn", "auto_cert", "default", "config", "created", "modified"]
 
 
-class AbstractVpnForm(forms.ModelForm):
-    """Model form of VPN servers; preselects NETJSONCONFIG_DEFAULT_VPN_BACKEND."""
+#: the configuration a new VPN server starts from in the admin (the files
+#: holding the certificates are added when rendering, see ``get_config()``)
+VPN_SERVER_DEFAULTS = {
+    "openvpn": [
+        {
+            "name": "default",
+            "mode": "server",
+            "proto": "udp",
+            "port": 1194,
+            "dev": "tun0",
+            "dev_type": "tun",
+            "tls_server": True,
+            "ca": "ca.pem",
+            "cert": "cert.pem",
+            "key": "key.pem",
+            "dh": "dh.pem",
+            "server": "10.8.0.0 255.255.255.0",
+            "topology": "subnet",
+            "keepalive": "10 120",
+            "cipher": "AES-256-GCM",
+            "auth": "SHA256",
+            "persist_key": True,
+            "persist_tun": True,
+            "status": "/var/log/openvpn-status.log 10",
+            "status_version": 1,
+            "verb": 3,
+        }
+    ]
+}
+
+
+def _is_openvpn(path):
+    try:
+        return issubclass(load_backend(path), OpenVpn)
+    except ImportError:
+        return False
+
+
+class AbstractVpnForm(UniqueErrorsMixin, forms.ModelForm):
+    """
+    Model form of VPN servers; preselects NETJSONCONFIG_DEFAULT_VPN_BACKEND
+    and, for the OpenVPN backend, starts from ``VPN_SERVER_DEFAULTS``.
+    """
 
     class Meta:
         exclude = []  # noqa: DJ006 (every field, like 0.5.6)
         widgets = {"dh": forms.HiddenInput}
+        field_classes = {"config": NetJsonFormField}
 
     def __init__(self, *args, **kwargs):
         default = app_settings.DEFAULT_VPN_BACKEND
-        if default and "initial" in kwargs and kwargs.get("instance") is None:
-            kwargs["initial"].setdefault("backend", default)
+        if "initial" in kwargs and kwargs.get("instance") is None:
+            if default:
+                kwargs["initial"].setdefault("backend", default)
+            if default and _is_openvpn(default):
+                kwargs["initial"].setdefault("config", deepcopy(VPN_SERVER_DEFAULTS))
         super().__init__(*args, **kwargs)
 
 

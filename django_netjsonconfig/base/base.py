@@ -5,6 +5,7 @@ This module (like the rest of ``django_netjsonconfig.base``) can be imported
 without adding ``django_netjsonconfig`` to ``INSTALLED_APPS``.
 """
 
+import functools
 import hashlib
 import json
 import uuid
@@ -20,6 +21,7 @@ from model_utils.fields import AutoCreatedField, AutoLastModifiedField
 from netjsonconfig.exceptions import ValidationError as SchemaError
 
 from django_netjsonconfig import settings as app_settings
+from django_netjsonconfig.schema_errors import describe_rule, schema_error_message, source_path
 from django_netjsonconfig.utils import json_roundtrip, load_backend
 
 
@@ -32,15 +34,37 @@ def vpn_backend_choices():
     return app_settings.VPN_BACKENDS
 
 
-def schema_error_message(error):
-    """Turns a netjsonconfig schema error into a readable one-paragraph message."""
-    details = getattr(error, "details", error)
-    path = "/".join(str(part) for part in getattr(details, "path", []))
-    message = getattr(details, "message", str(error))
-    return _('Configuration is invalid at "#/%(path)s"; the schema validator reports:\n\n%(message)s') % {
-        "path": path,
-        "message": message,
-    }
+CONFLICT = _("There is a conflict with the specified templates: %(details)s")
+
+#: attribute set by the config form: the submitted templates, validated by ``clean()``
+FORM_TEMPLATES = "_djnjc_form_templates"
+
+
+class resettable_cached_property(cached_property):  # noqa: N801 (a decorator, like cached_property)
+    """``cached_property`` whose ``del`` works whether or not the value is cached."""
+
+    def __get__(self, instance, cls=None):
+        if instance is not None and self.name in instance.__dict__:
+            return instance.__dict__[self.name]
+        return super().__get__(instance, cls)
+
+    def __set__(self, instance, value):
+        instance.__dict__[self.name] = value
+
+    def __delete__(self, instance):
+        instance.__dict__.pop(self.name, None)
+
+
+@functools.cache
+def fragment_schema(backend_class):
+    """The schema of ``backend_class`` without what only a complete device configuration needs."""
+    schema = dict(backend_class.schema)
+    properties = dict(schema.get("properties", {}))
+    general = properties.get("general")
+    if isinstance(general, dict) and "required" in general:
+        properties["general"] = {key: value for key, value in general.items() if key != "required"}
+    schema["properties"] = properties
+    return schema
 
 
 def _is_backend_class(value):
@@ -113,21 +137,83 @@ class BaseConfig(models.Model):
         if not _is_backend_class(backend_class):
             raise ValidationError({"backend": _('"%(path)s" is not a netjsonconfig backend.') % {"path": self.backend}})
         self._drop_backend_cache()
-        self.clean_netjsonconfig_backend(self.get_backend_instance)
+        templates = getattr(self, FORM_TEMPLATES, None)
+        if templates is not None and hasattr(self, "check_templates"):
+            self.check_templates(templates)
+        else:
+            self.validate_merged()
 
     def _drop_backend_cache(self):
-        for name in ("backend_class", "backend_instance"):
-            self.__dict__.pop(name, None)
+        del self.backend_class
+        del self.backend_instance
 
-    @cached_property
+    @resettable_cached_property
     def backend_class(self):
         """The netjsonconfig backend class named by ``backend``."""
         return load_backend(self.backend)
 
-    @cached_property
+    @resettable_cached_property
     def backend_instance(self):
-        """The backend instance built by ``get_backend_instance()`` (cached)."""
+        """
+        The backend instance built by ``get_backend_instance()``, cached;
+        ``del obj.backend_instance`` drops it (cached or not).
+        """
         return self.get_backend_instance()
+
+    def validate_merged(self, template_instances=None):
+        """
+        Builds the backend (with ``template_instances``, by default the stored
+        templates) and validates it. A schema error becomes a short
+        ``ValidationError`` on ``config``, with the path in the object's own
+        JSON, or on ``templates`` when a template causes it (named).
+        Templates are fragments: they are not required to hold what only a
+        complete device configuration must have (``general.hostname``).
+        Returns the backend instance.
+        """
+        templates = self._blamed_templates(template_instances)
+        kwargs = {"template_instances": templates} if templates or template_instances is not None else {}
+        try:
+            backend = self.get_backend_instance(**kwargs)
+        except SchemaError as error:
+            # netjsonconfig refuses to merge e.g. an object over a list
+            message = str(getattr(error, "message", error))[:250]
+            if not templates:
+                raise ValidationError({"config": message}) from error
+            raise ValidationError({"templates": CONFLICT % {"details": message}}) from error
+        if self.__template__:
+            backend.schema = fragment_schema(type(backend))
+        try:
+            self.validate_netjsonconfig_backend(backend)
+        except SchemaError as error:
+            raise ValidationError(self._attributed_error(error, backend, templates)) from error
+        return backend
+
+    def _blamed_templates(self, template_instances):
+        if template_instances is not None:
+            return list(template_instances)
+        if self._state.adding or getattr(type(self), "templates", None) is None:
+            return []
+        return list(self.templates.all())
+
+    def _attributed_error(self, error, backend, templates):
+        """``{field: message}`` for a schema error of the merged NetJSON."""
+        details = getattr(error, "details", None)
+        if not templates or not hasattr(details, "absolute_path"):
+            return {"config": schema_error_message(error)}
+        path = describe_rule(details)[0]
+        context = self.get_context() if hasattr(self, "get_context") else {}
+        sources = [*((template, template.config) for template in templates), (None, self.get_config())]
+        template, found = None, path
+        for source_template, source in reversed(sources):
+            evaluated = json_roundtrip(self.backend_class(config=source, context=context).config)
+            source_found = source_path(evaluated, backend.config, path)
+            if source_found is not None:
+                template, found = source_template, source_found
+                break
+        if template is None:
+            return {"config": schema_error_message(error, found)}
+        prefix = CONFLICT % {"details": _('template "%(name)s", ') % {"name": template.name}}
+        return {"templates": schema_error_message(error, found, prefix)}
 
     def get_config(self):
         """The object's own NetJSON, before templates and variables."""

@@ -539,19 +539,14 @@ class TemplatesVpnMixin(models.Model):
         """
         Validates this config together with ``templates`` (in order): backends
         must match, at most one VPN-client template per VPN server, and the
-        merged NetJSON must pass the schema.
+        merged NetJSON must pass the schema. Errors are keyed ``templates``
+        or ``config`` (see ``validate_merged()``).
         """
         templates = list(templates)
         errors = self._template_selection_errors(templates)
         if errors:
-            raise ValidationError(errors)
-        try:
-            self.clean_netjsonconfig_backend(lambda: self.get_backend_instance(template_instances=templates))
-        except ValidationError as error:
-            message = _("There is a conflict with the specified templates. %(error)s") % {
-                "error": " ".join(error.messages)
-            }
-            raise ValidationError(message) from error
+            raise ValidationError({"templates": errors})
+        self.validate_merged(templates)
 
     def _template_selection_errors(self, templates):
         errors = []

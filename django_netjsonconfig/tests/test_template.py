@@ -59,7 +59,10 @@ class TestTemplateValidation(TestMixin, TestCase):
     def test_invalid_netjson_error_names_the_path(self):
         with self.assertRaises(ValidationError) as context:
             self._create_template(config={"interfaces": [{"name": "eth0", "type": "wrong"}]})
-        self.assertIn('"#/interfaces/0"', " ".join(context.exception.messages))
+        self.assertEqual(
+            context.exception.message_dict,
+            {"config": ['interfaces[0].type: "wrong" is not one of the 12 allowed values.']},
+        )
 
     @override_settings(NETJSONCONFIG_BACKENDS=(("wrong.Backend", "Wrong"),))
     def test_bad_backend_path_is_reported_on_backend(self):

@@ -177,7 +177,10 @@ class TestVpnServer(VpnTestMixin, TestCase):
         server = {**self._vpn_config["openvpn"][0], "proto": "carrier-pigeon"}
         with self.assertRaises(ValidationError) as context:
             self._create_vpn(config={"openvpn": [server]})
-        self.assertIn("#/openvpn/0", str(context.exception))
+        self.assertEqual(
+            context.exception.message_dict,
+            {"config": ['openvpn[0].proto: "carrier-pigeon" is not one of "udp", "tcp-server".']},
+        )
 
     def test_rejected_server_leaves_no_certificate_behind(self):
         with self.assertRaises(ValidationError):

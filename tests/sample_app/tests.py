@@ -14,6 +14,7 @@ from .models import Organization
 #: modules whose test cases exercise the models, admin and controller
 MODULES = [
     "test_admin",
+    "test_admin_pages",
     "test_concurrency",
     "test_config",
     "test_controller",
@@ -24,6 +25,7 @@ MODULES = [
     "test_schema_view",
     "test_status",
     "test_template",
+    "test_validation_messages",
     "test_vpn",
 ]
 

@@ -41,7 +41,7 @@ class JsonSchemaWidget(AdminTextareaWidget):
             '<input type="button" class="button json-editor-btn-edit fullscreen-mode" value="{}">'
             '<label id="netjsonconfig-hint">{} <a href="{}" target="_blank" rel="noopener">{}</a></label>'
             "</div>"
-            '<p class="djnjc-editor-message errornote" role="alert" hidden></p>',
+            '<p class="djnjc-editor-message" role="alert" hidden></p>',
             _("Form editor"),
             _("Advanced mode (raw JSON)"),
             _("Full screen"),

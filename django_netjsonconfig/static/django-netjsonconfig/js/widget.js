@@ -21,6 +21,31 @@
     return validateSchema.call(this, schema, value, path)
   }
 
+  /**
+   * Validation errors naming the offending property: a "must match exactly one
+   * schema" error is replaced by the errors of the closest alternative (the one
+   * whose "type" matches, then the one with fewest errors), so that the message
+   * points at interfaces.0.mtu rather than at interfaces.0.
+   */
+  function precise (errors) {
+    let result = errors
+    errors.filter((error) => error.property === 'oneOf').forEach((marker) => {
+      const prefix = `${marker.path}.oneOf[`
+      const groups = new Map()
+      result.filter((error) => error.path.startsWith(prefix)).forEach((error) => {
+        const index = error.path.slice(prefix.length).split(']')[0]
+        if (!groups.has(index)) groups.set(index, [])
+        groups.get(index).push(error)
+      })
+      if (!groups.size) return
+      const lists = [...groups.entries()]
+      const typed = lists.filter(([index, list]) => !list.some((error) => error.path === `${prefix}${index}].type`))
+      const best = (typed.length ? typed : lists).reduce((a, b) => (b[1].length < a[1].length ? b : a))[1]
+      result = result.filter((error) => error !== marker && (!error.path.startsWith(prefix) || best.includes(error)))
+    })
+    return result.map((error) => ({ ...error, path: error.path.replace(/\.oneOf\[\d+\]/g, '') }))
+  }
+
   let schemasPromise = null
   function loadSchemas (url) {
     schemasPromise = schemasPromise || fetch(url, { credentials: 'same-origin' }).then((response) => {
@@ -301,7 +326,7 @@
 
     schemaErrors (value) {
       if (!this.formEditor || !this.formEditor.ready) return []
-      return this.formEditor.validate(value)
+      return precise(this.formEditor.validate(value))
     }
 
     buildCodeEditor () {

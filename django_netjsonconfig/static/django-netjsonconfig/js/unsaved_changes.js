@@ -16,17 +16,17 @@
     )
   }
 
-  function normalize (field) {
+  function normalize (field, value) {
     if (field.type === 'checkbox' || field.type === 'radio') return String(field.checked)
     if (field.tagName === 'SELECT' && field.multiple) return Array.from(field.selectedOptions, (o) => o.value).join(',')
     if (field.classList.contains('jsoneditor-raw')) {
       try {
-        return JSON.stringify(sorted(JSON.parse(field.value || '{}')))
+        return JSON.stringify(sorted(JSON.parse(value || '{}')))
       } catch (error) {
-        return field.value
+        return value
       }
     }
-    return field.value
+    return value
   }
 
   function sorted (value) {
@@ -37,14 +37,20 @@
     return value
   }
 
-  function snapshot (form) {
-    return fields(form).map((field) => `${field.name}=${normalize(field)}`).join('\n')
+  /** the configuration's initial value is its textarea's (the editor may fill an empty one later) */
+  function snapshot (form, initial) {
+    return fields(form)
+      .map((field) => {
+        const value = initial && field.classList.contains('jsoneditor-raw') ? field.defaultValue : field.value
+        return `${field.name}=${normalize(field, value)}`
+      })
+      .join('\n')
   }
 
   function watch () {
     const form = document.querySelector('#content-main form')
     if (!form || !document.querySelector('.submit-row')) return
-    const initial = snapshot(form)
+    const initial = snapshot(form, true)
     let submitting = false
     form.addEventListener('submit', () => {
       submitting = true

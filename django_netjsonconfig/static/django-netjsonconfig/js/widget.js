@@ -229,6 +229,11 @@
       })
       this.formEditor.on('ready', () => {
         this.baseline = this.formEditor.getValue()
+        if (empty && !sameJson(this.baseline, {})) {
+          // an empty configuration starts with the schema's defaults (e.g. a VPN server's):
+          // what the form shows is what gets saved, and it is not an unsaved change
+          this.textarea.value = this.textarea.defaultValue = JSON.stringify(this.baseline, null, 4)
+        }
         const menu = this.formEditor.root && this.formEditor.root.addproperty_button
         if (menu) menu.textContent = gettext('Configuration Menu')
         this.markPlaceholders()

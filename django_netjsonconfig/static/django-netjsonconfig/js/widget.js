@@ -188,6 +188,11 @@
       })
     }
 
+    backendLabel () {
+      const option = this.backendSelect && this.backendSelect.selectedOptions[0]
+      return option && option.value ? option.textContent.trim() : gettext('Configuration')
+    }
+
     value () {
       const text = this.textarea.value.trim()
       return text ? JSON.parse(text) : {}
@@ -217,7 +222,7 @@
       if (this.formEditor) this.formEditor.destroy()
       const empty = !value || (typeof value === 'object' && !Object.keys(value).length)
       this.formEditor = new libs.JSONEditor(this.holder, {
-        schema: this.schema,
+        schema: { ...this.schema, title: this.backendLabel() },
         startval: empty ? undefined : value,
         theme: 'html',
         disable_collapse: true,

@@ -1,5 +1,6 @@
 """Admin widgets of django-netjsonconfig."""
 
+from django import forms
 from django.contrib.admin.widgets import AdminTextareaWidget
 from django.urls import reverse
 from django.utils.html import format_html
@@ -20,16 +21,24 @@ class JsonSchemaWidget(AdminTextareaWidget):
 
     schema_url_name = "netjsonconfig:schema"
 
-    class Media:
-        css = {"all": ["django-netjsonconfig/css/editor.css"]}
-        js = ["django-netjsonconfig/vendor/editor-libs.min.js", "django-netjsonconfig/js/widget.js"]
+    @property
+    def media(self):
+        # the script starts fetching the schemas while the page loads
+        widget_js = forms.Script("django-netjsonconfig/js/widget.js", **{"data-schema-url": self.schema_url()})
+        return forms.Media(
+            css={"all": ["django-netjsonconfig/css/editor.css"]},
+            js=["django-netjsonconfig/vendor/editor-libs.min.js", widget_js],
+        )
+
+    def schema_url(self):
+        return reverse(self.schema_url_name)
 
     def __init__(self, attrs=None):
         super().__init__(attrs={"class": "vLargeTextField jsoneditor-raw", **(attrs or {})})
 
     def get_context(self, name, value, attrs):
         context = super().get_context(name, value, attrs)
-        context["widget"]["attrs"]["data-schema-url"] = reverse(self.schema_url_name)
+        context["widget"]["attrs"]["data-schema-url"] = self.schema_url()
         return context
 
     def render(self, name, value, attrs=None, renderer=None):

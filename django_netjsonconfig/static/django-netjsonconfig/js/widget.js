@@ -46,14 +46,20 @@
     return result.map((error) => ({ ...error, path: error.path.replace(/\.oneOf\[\d+\]/g, '') }))
   }
 
-  let schemasPromise = null
+  const schemas = new Map()
+  /** the schemas of every backend (one request per page, cached by the browser) */
   function loadSchemas (url) {
-    schemasPromise = schemasPromise || fetch(url, { credentials: 'same-origin' }).then((response) => {
-      if (!response.ok) throw new Error(`${response.status} ${response.statusText}`)
-      return response.json()
-    })
-    return schemasPromise
+    if (!schemas.has(url)) {
+      schemas.set(url, fetch(url, { credentials: 'same-origin' }).then((response) => {
+        if (!response.ok) throw new Error(`${response.status} ${response.statusText}`)
+        return response.json()
+      }))
+    }
+    return schemas.get(url)
   }
+  // start the request while the rest of the page loads
+  const script = document.currentScript
+  if (script && script.dataset.schemaUrl) loadSchemas(script.dataset.schemaUrl).catch(() => {})
 
   function sameJson (a, b) {
     return JSON.stringify(sortKeys(a)) === JSON.stringify(sortKeys(b))

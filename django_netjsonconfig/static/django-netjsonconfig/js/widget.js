@@ -180,8 +180,9 @@
         if (event.key === 'Enter' && event.target.tagName === 'INPUT' && this.holder.contains(event.target)) {
           event.preventDefault()
           event.target.dispatchEvent(new Event('change', { bubbles: true }))
+          // in the "add property" box of a menu, Enter adds the property
           const add = event.target.parentElement.querySelector('.json-editor-btntype-add')
-          if (add && event.target.closest('.property-selector')) add.click()
+          if (add && event.target.classList.contains('property-selector-input')) add.click()
         }
       })
       if (this.backendSelect) this.backendSelect.addEventListener('change', () => this.rebuild())

@@ -75,6 +75,8 @@ class TestEditorInBrowser(TestMixin, StaticLiveServerTestCase):
     def setUp(self):
         user = get_user_model().objects.create_superuser("admin", "admin@example.com", "pass")
         self.client.force_login(user)
+        for model in (self.config_model, self.template_model, self.vpn_model):
+            self._extra_fields(model)  # rows they need exist before the pages load
         self.context = self.browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
         self.context.add_cookies(
             [{"name": "sessionid", "value": self.client.cookies["sessionid"].value, "url": self.live_server_url}]

@@ -14,6 +14,7 @@ from .models import Organization
 #: modules whose test cases exercise the models, admin and controller
 MODULES = [
     "test_admin",
+    "test_browser",
     "test_config",
     "test_controller",
     "test_controller_fuzz",

@@ -198,6 +198,10 @@ class TestEditorInBrowser(TestMixin, StaticLiveServerTestCase):
         code = page.locator(".djnjc-codeeditor .cm-content")
         expect(code).to_contain_text('"ssid": "wifi-{{ name }}"')
         self._screenshot("advanced-mode")
+        page.click(".fullscreen-mode")
+        expect(page.locator(".djnjc-editor.djnjc-fullscreen")).to_be_visible()
+        page.keyboard.press("Escape")
+        expect(page.locator(".djnjc-editor.djnjc-fullscreen")).to_have_count(0)
         edited = self._config_value()
         edited["interfaces"][0]["wireless"]["ssid"] = "office-{{ name }}"
         edited["general"] = {"timezone": "Europe/Rome"}

@@ -28,6 +28,7 @@ if os.environ.get("SAMPLE_APP"):
     import django_netjsonconfig
 
     EXTENDING_TEMPLATE_DIRS = [django_netjsonconfig.TEMPLATES_DIR]
+    STATICFILES_DIRS = [django_netjsonconfig.STATIC_DIR]
 else:
     EXTENDING_TEMPLATE_DIRS = []
 

@@ -28,6 +28,7 @@ from django_netjsonconfig.base.base import FORM_TEMPLATES
 from django_netjsonconfig.base.config import get_random_mac
 from django_netjsonconfig.preview import archive_files, diff_files
 from django_netjsonconfig.utils import load_backend, send_file
+from django_netjsonconfig.widgets import JsonSchemaWidget
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +51,15 @@ class BaseConfigAdmin(ModelAdmin):
     save_on_top = True
     actions_on_bottom = True
     readonly_fields = ["created", "modified"]
+
+    class Media:
+        css = {"all": ["django-netjsonconfig/css/admin.css"]}
+        js = [
+            "django-netjsonconfig/js/preview.js",
+            "django-netjsonconfig/js/unsaved_changes.js",
+            "django-netjsonconfig/js/switcher.js",
+            "django-netjsonconfig/js/default_templates.js",
+        ]
 
     def get_fields(self, request, obj=None):
         """
@@ -280,6 +290,7 @@ class BaseForm(UniqueErrorsMixin, forms.ModelForm):
     class Meta:
         exclude = []  # noqa: DJ006 (every field, like 0.5.6)
         field_classes = {"config": NetJsonFormField}
+        widgets = {"config": JsonSchemaWidget}
 
     def __init__(self, *args, **kwargs):
         default = getattr(app_settings, self.default_backend_setting)
@@ -385,8 +396,11 @@ class AbstractConfigAdmin(BaseConfigAdmin):
         return fields if obj else [field for field in fields if field != "id_hex"]
 
     def add_view(self, request, form_url="", extra_context=None):
+        """Passes the ids of the default templates by backend, ticked by the page's script."""
         template_model = self.model._meta.get_field("templates").related_model
-        default_templates = [str(pk) for pk in template_model.objects.filter(default=True).values_list("pk", flat=True)]
+        default_templates = {}
+        for pk, backend in template_model.objects.filter(default=True).order_by("name").values_list("pk", "backend"):
+            default_templates.setdefault(backend, []).append(str(pk))
         return super().add_view(request, form_url, {"default_templates": default_templates, **(extra_context or {})})
 
 
@@ -443,7 +457,7 @@ class AbstractVpnForm(UniqueErrorsMixin, forms.ModelForm):
 
     class Meta:
         exclude = []  # noqa: DJ006 (every field, like 0.5.6)
-        widgets = {"dh": forms.HiddenInput}
+        widgets = {"dh": forms.HiddenInput, "config": JsonSchemaWidget}
         field_classes = {"config": NetJsonFormField}
 
     def __init__(self, *args, **kwargs):

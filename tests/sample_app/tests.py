@@ -16,6 +16,7 @@ MODULES = [
     "test_admin",
     "test_admin_pages",
     "test_concurrency",
+    "test_browser",
     "test_config",
     "test_controller",
     "test_controller_fuzz",

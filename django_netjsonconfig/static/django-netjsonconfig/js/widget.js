@@ -1,0 +1,403 @@
+/*
+ * Configuration editor of django-netjsonconfig: turns every textarea.jsoneditor-raw
+ * into a form editor generated from the selected backend's JSON-Schema, plus an
+ * advanced mode editing the same object as raw JSON (CodeMirror).
+ * The textarea stays the submitted value; it is only rewritten when the operator
+ * changes something, so loading or switching modes never reformats it.
+ */
+(function () {
+  'use strict'
+
+  const libs = window.djnjcEditorLibs
+  const cm = libs.codemirror
+  const gettext = window.gettext || ((text) => text)
+  /** a configuration variable such as {{ mtu }}: checked by the server once resolved */
+  const PLACEHOLDER = /\{\{\s*[\w.-]+\s*\}\}/
+
+  // a value holding a variable is accepted whatever the field's type or pattern
+  const validateSchema = libs.Validator.prototype._validateSchema
+  libs.Validator.prototype._validateSchema = function (schema, value, path) {
+    if (typeof value === 'string' && PLACEHOLDER.test(value)) return []
+    return validateSchema.call(this, schema, value, path)
+  }
+
+  /**
+   * Validation errors naming the offending property: a "must match exactly one
+   * schema" error is replaced by the errors of the closest alternative (the one
+   * whose "type" matches, then the one with fewest errors), so that the message
+   * points at interfaces.0.mtu rather than at interfaces.0.
+   */
+  function precise (errors) {
+    let result = errors
+    errors.filter((error) => error.property === 'oneOf').forEach((marker) => {
+      const prefix = `${marker.path}.oneOf[`
+      const groups = new Map()
+      result.filter((error) => error.path.startsWith(prefix)).forEach((error) => {
+        const index = error.path.slice(prefix.length).split(']')[0]
+        if (!groups.has(index)) groups.set(index, [])
+        groups.get(index).push(error)
+      })
+      if (!groups.size) return
+      const lists = [...groups.entries()]
+      const typed = lists.filter(([index, list]) => !list.some((error) => error.path === `${prefix}${index}].type`))
+      const best = (typed.length ? typed : lists).reduce((a, b) => (b[1].length < a[1].length ? b : a))[1]
+      result = result.filter((error) => error !== marker && (!error.path.startsWith(prefix) || best.includes(error)))
+    })
+    return result.map((error) => ({ ...error, path: error.path.replace(/\.oneOf\[\d+\]/g, '') }))
+  }
+
+  const schemas = new Map()
+  /** the schemas of every backend (one request per page, cached by the browser) */
+  function loadSchemas (url) {
+    if (!schemas.has(url)) {
+      schemas.set(url, fetch(url, { credentials: 'same-origin' }).then((response) => {
+        if (!response.ok) throw new Error(`${response.status} ${response.statusText}`)
+        return response.json()
+      }))
+    }
+    return schemas.get(url)
+  }
+  // start the request while the rest of the page loads
+  const script = document.currentScript
+  if (script && script.dataset.schemaUrl) loadSchemas(script.dataset.schemaUrl).catch(() => {})
+
+  function sameJson (a, b) {
+    return JSON.stringify(sortKeys(a)) === JSON.stringify(sortKeys(b))
+  }
+
+  function sortKeys (value) {
+    if (Array.isArray(value)) return value.map(sortKeys)
+    if (value && typeof value === 'object') {
+      return Object.fromEntries(Object.keys(value).sort().map((key) => [key, sortKeys(value[key])]))
+    }
+    return value
+  }
+
+  /** ``value`` with the keys of its objects in the order they have in ``model`` (new keys last) */
+  function keepOrder (value, model) {
+    if (Array.isArray(value)) return value.map((item, index) => keepOrder(item, Array.isArray(model) ? model[index] : undefined))
+    if (!value || typeof value !== 'object') return value
+    const known = model && typeof model === 'object' && !Array.isArray(model) ? Object.keys(model).filter((key) => key in value) : []
+    const keys = [...known, ...Object.keys(value).filter((key) => !known.includes(key))]
+    return Object.fromEntries(keys.map((key) => [key, keepOrder(value[key], model ? model[key] : undefined)]))
+  }
+
+  /** line and column of a JSON.parse error, or null */
+  function parseError (text) {
+    try {
+      JSON.parse(text)
+      return null
+    } catch (error) {
+      const match = /position (\d+)/.exec(error.message)
+      const lineMatch = /line (\d+) column (\d+)/.exec(error.message)
+      let line = 1
+      let column = 1
+      if (lineMatch) {
+        line = Number(lineMatch[1])
+        column = Number(lineMatch[2])
+      } else if (match) {
+        const before = text.slice(0, Number(match[1])).split('\n')
+        line = before.length
+        column = before[before.length - 1].length + 1
+      }
+      return { line, column, message: error.message.replace(/ in JSON at .*$/, '').replace(/^JSON\.parse: /, '') }
+    }
+  }
+
+  /** the [from, to] range of the value at ``path`` (list of keys) in a parsed JSON syntax tree */
+  function locate (state, path) {
+    const VALUES = ['Object', 'Array', 'String', 'Number', 'True', 'False', 'Null']
+    let node = cm.syntaxTree(state).topNode.firstChild
+    for (const part of path) {
+      if (!node) break
+      let next = null
+      if (node.name === 'Object') {
+        for (let child = node.firstChild; child; child = child.nextSibling) {
+          const name = child.name === 'Property' && child.firstChild
+          if (name && name.name === 'PropertyName' && JSON.parse(state.sliceDoc(name.from, name.to)) === part) {
+            next = child.lastChild
+            break
+          }
+        }
+      } else if (node.name === 'Array') {
+        let index = 0
+        for (let child = node.firstChild; child; child = child.nextSibling) {
+          if (VALUES.includes(child.name) && index++ === Number(part)) {
+            next = child
+            break
+          }
+        }
+      }
+      if (!next || !VALUES.includes(next.name)) break
+      node = next
+    }
+    return node ? [node.from, node.to] : [0, 0]
+  }
+
+  class ConfigEditor {
+    constructor (textarea) {
+      this.textarea = textarea
+      this.form = textarea.form
+      this.backendSelect = this.form.querySelector('select[name="backend"]')
+      this.row = textarea.closest('.form-row') || textarea.parentElement
+      this.toolbar = this.row.querySelector('.djnjc-editor-toolbar')
+      this.message = this.row.querySelector('.djnjc-editor-message')
+      this.mode = 'form'
+      this.formEditor = null
+      this.schema = {}
+      this.buildLayout()
+      this.bindEvents()
+    }
+
+    buildLayout () {
+      this.wrapper = document.createElement('div')
+      this.wrapper.className = 'djnjc-editor'
+      this.holder = document.createElement('div')
+      this.holder.id = `${this.textarea.id}_jsoneditor`
+      this.holder.className = 'djnjc-jsoneditor'
+      this.codeHolder = document.createElement('div')
+      this.codeHolder.className = 'djnjc-codeeditor'
+      this.codeHolder.hidden = true
+      this.textarea.after(this.wrapper)
+      this.wrapper.append(this.toolbar, this.message, this.holder, this.codeHolder)
+      this.textarea.hidden = true
+      this.toolbar.hidden = false
+      this.button('normal-mode').hidden = true
+      this.button('fullscreen-mode').hidden = true
+    }
+
+    button (name) {
+      return this.toolbar.querySelector(`.${name}`)
+    }
+
+    bindEvents () {
+      this.button('advanced-mode').addEventListener('click', () => this.showAdvanced())
+      this.button('normal-mode').addEventListener('click', () => this.showForm())
+      this.button('fullscreen-mode').addEventListener('click', () => this.toggleFullscreen())
+      this.wrapper.addEventListener('keydown', (event) => {
+        if (event.key === 'Escape' && this.wrapper.classList.contains('djnjc-fullscreen')) this.toggleFullscreen()
+        // Enter in a form editor input must not submit the page
+        if (event.key === 'Enter' && event.target.tagName === 'INPUT' && this.holder.contains(event.target)) {
+          event.preventDefault()
+          event.target.dispatchEvent(new Event('change', { bubbles: true }))
+          // in the "add property" box of a menu, Enter adds the property
+          const add = event.target.parentElement.querySelector('.json-editor-btntype-add')
+          if (add && event.target.classList.contains('property-selector-input')) add.click()
+        }
+      })
+      if (this.backendSelect) this.backendSelect.addEventListener('change', () => this.rebuild())
+      document.addEventListener('djnjc:sync', () => this.sync())
+      this.form.addEventListener('submit', (event) => {
+        if (this.mode === 'advanced' && !this.checkJson()) {
+          event.preventDefault()
+          event.stopImmediatePropagation()
+        }
+      })
+    }
+
+    backendLabel () {
+      const option = this.backendSelect && this.backendSelect.selectedOptions[0]
+      return option && option.value ? option.textContent.trim() : gettext('Configuration')
+    }
+
+    value () {
+      const text = this.textarea.value.trim()
+      return text ? JSON.parse(text) : {}
+    }
+
+    showMessage (text) {
+      this.message.textContent = text || ''
+      this.message.hidden = !text
+    }
+
+    async rebuild () {
+      const backend = this.backendSelect ? this.backendSelect.value : ''
+      this.schema = backend ? (await loadSchemas(this.textarea.dataset.schemaUrl))[backend] || {} : {}
+      let value
+      try {
+        value = this.value()
+      } catch (error) {
+        // malformed JSON (e.g. sent back by the server): edit it as raw text
+        this.showAdvanced()
+        this.checkJson()
+        return
+      }
+      this.buildForm(value)
+    }
+
+    buildForm (value) {
+      if (this.formEditor) this.formEditor.destroy()
+      const empty = !value || (typeof value === 'object' && !Object.keys(value).length)
+      this.formEditor = new libs.JSONEditor(this.holder, {
+        schema: { ...this.schema, title: this.backendLabel() },
+        startval: empty ? undefined : value,
+        theme: 'html',
+        disable_collapse: true,
+        disable_edit_json: true,
+        disable_properties: false,
+        prompt_before_delete: false,
+        keep_oneof_values: false,
+        show_errors: 'change'
+      })
+      this.formEditor.on('ready', () => {
+        this.baseline = this.formEditor.getValue()
+        if (empty && !sameJson(this.baseline, {})) {
+          // an empty configuration starts with the schema's defaults (e.g. a VPN server's):
+          // what the form shows is what gets saved, and it is not an unsaved change
+          this.textarea.value = this.textarea.defaultValue = JSON.stringify(this.baseline, null, 4)
+        }
+        const menu = this.formEditor.root && this.formEditor.root.addproperty_button
+        if (menu) menu.textContent = gettext('Configuration Menu')
+        this.markPlaceholders()
+        this.holder.dataset.ready = 'true'
+      })
+      this.formEditor.on('change', () => {
+        if (this.baseline === undefined) return
+        this.markPlaceholders()
+        this.sync()
+      })
+    }
+
+    /** writes the form editor's value into the textarea when the operator changed it */
+    sync () {
+      if (this.mode === 'advanced') {
+        this.textarea.value = this.codeView.state.doc.toString()
+        return
+      }
+      if (!this.formEditor || this.baseline === undefined) return
+      const value = this.formEditor.getValue()
+      if (sameJson(value, this.baseline)) return
+      let previous = {}
+      try {
+        previous = this.value()
+      } catch (error) {}
+      this.baseline = value
+      this.textarea.value = JSON.stringify(keepOrder(value, previous), null, 4)
+      this.textarea.dispatchEvent(new Event('change', { bubbles: true }))
+    }
+
+    /** a visible note next to typed fields holding a variable */
+    markPlaceholders () {
+      this.holder.querySelectorAll('[data-schematype="integer"], [data-schematype="number"]').forEach((container) => {
+        const input = container.querySelector('input')
+        let note = container.querySelector(':scope .djnjc-placeholder-note')
+        const hasPlaceholder = input && PLACEHOLDER.test(input.value)
+        if (hasPlaceholder && !note) {
+          note = document.createElement('small')
+          note.className = 'djnjc-placeholder-note'
+          note.textContent = gettext('Variable: its value is checked when the configuration is rendered.')
+          input.after(note)
+        } else if (!hasPlaceholder && note) {
+          note.remove()
+        }
+      })
+    }
+
+    showAdvanced () {
+      this.sync()
+      this.showMessage('')
+      if (!this.codeView) this.buildCodeEditor()
+      const text = this.textarea.value.trim() ? this.textarea.value : '{}'
+      this.codeView.dispatch({ changes: { from: 0, to: this.codeView.state.doc.length, insert: text } })
+      this.mode = 'advanced'
+      this.holder.hidden = true
+      this.codeHolder.hidden = false
+      this.button('advanced-mode').hidden = true
+      this.button('normal-mode').hidden = false
+      this.button('fullscreen-mode').hidden = false
+      this.codeView.focus()
+    }
+
+    checkJson () {
+      const text = this.codeView.state.doc.toString()
+      const error = parseError(text)
+      if (error) {
+        this.showMessage(
+          `${gettext('The JSON is not valid')} (${gettext('line')} ${error.line}, ${gettext('column')} ${error.column}): ${error.message}`
+        )
+        return false
+      }
+      this.showMessage('')
+      return true
+    }
+
+    showForm () {
+      if (!this.checkJson()) return
+      const text = this.codeView.state.doc.toString()
+      const errors = this.schemaErrors(JSON.parse(text))
+      if (errors.length) {
+        const first = errors[0]
+        this.showMessage(`${gettext('Fix the errors marked in the JSON first')}: ${first.path.replace(/^root\.?/, '') || '/'}: ${first.message}`)
+        return
+      }
+      this.textarea.value = text
+      this.mode = 'form'
+      this.leaveFullscreen()
+      this.codeHolder.hidden = true
+      this.holder.hidden = false
+      this.button('advanced-mode').hidden = false
+      this.button('normal-mode').hidden = true
+      this.button('fullscreen-mode').hidden = true
+      this.buildForm(JSON.parse(text))
+    }
+
+    schemaErrors (value) {
+      if (!this.formEditor || !this.formEditor.ready) return []
+      return precise(this.formEditor.validate(value))
+    }
+
+    buildCodeEditor () {
+      const schemaLinter = cm.linter((view) => {
+        const text = view.state.doc.toString()
+        if (parseError(text)) return []
+        return this.schemaErrors(JSON.parse(text)).map((error) => {
+          const [from, to] = locate(view.state, error.path.split('.').slice(1))
+          return { from, to, severity: 'error', message: `${error.property ? error.property + ': ' : ''}${error.message}` }
+        })
+      }, { delay: 300 })
+      this.codeView = new cm.EditorView({
+        parent: this.codeHolder,
+        extensions: [
+          cm.basicSetup,
+          cm.indentUnit.of('    '),
+          cm.keymap.of([cm.indentWithTab]),
+          cm.json(),
+          cm.linter(cm.jsonParseLinter()),
+          schemaLinter,
+          cm.lintGutter(),
+          cm.EditorView.updateListener.of((update) => {
+            if (update.docChanged && this.mode === 'advanced') {
+              this.textarea.value = update.state.doc.toString()
+              this.showMessage('')
+            }
+          })
+        ]
+      })
+    }
+
+    toggleFullscreen () {
+      const on = !this.wrapper.classList.contains('djnjc-fullscreen')
+      this.wrapper.classList.toggle('djnjc-fullscreen', on)
+      document.body.classList.toggle('djnjc-noscroll', on)
+      if (this.codeView) this.codeView.focus()
+    }
+
+    leaveFullscreen () {
+      this.wrapper.classList.remove('djnjc-fullscreen')
+      document.body.classList.remove('djnjc-noscroll')
+    }
+  }
+
+  function init () {
+    document.querySelectorAll('textarea.jsoneditor-raw').forEach((textarea) => {
+      const editor = new ConfigEditor(textarea)
+      textarea.djnjcEditor = editor
+      editor.rebuild().catch((error) => {
+        editor.showMessage(`${gettext('The configuration editor could not load the schema')}: ${error.message}`)
+      })
+    })
+  }
+
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', init)
+  else init()
+})()

@@ -54,7 +54,7 @@ SYNC_FIELDS = frozenset({"checksum_db", "archive_db", "render_version", "crl_db"
 
 def _render_fingerprint():
     # a stored rendering is valid only for the netjsonconfig version that made it
-    return hashlib.md5(netjsonconfig.__version__.encode()).hexdigest()[:8]
+    return hashlib.md5(str(netjsonconfig.__version__).encode()).hexdigest()[:8]
 
 
 def build_crl(ca, last_update, next_update):

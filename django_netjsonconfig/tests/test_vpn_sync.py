@@ -23,6 +23,7 @@ from django.test import LiveServerTestCase, TestCase, override_settings
 from django.urls import reverse
 from django.utils import timezone
 
+from django_netjsonconfig.base.vpn import build_crl
 from django_netjsonconfig.checks import check_settings
 from django_netjsonconfig.management.commands.netjsonconfig_vpn_sync_script import SCRIPT
 from django_netjsonconfig.tests.test_vpn import VpnTestMixin
@@ -174,14 +175,18 @@ class TestCrlFreshness(VpnSyncMixin, TestCase):
 
     def test_crl_is_renewed_when_less_than_half_of_its_validity_remains(self):
         vpn = self._create_vpn()
-        checksum = self._reload(vpn).get_cached_archive()[0]
-        soon = timezone.now() + timedelta(days=3, hours=12, minutes=-1)
-        self.vpn_model.objects.filter(pk=vpn.pk).update(crl_next_update=soon)
-        fresh = self._reload(vpn)
-        new_checksum = fresh.get_cached_archive()[0]
-        self.assertNotEqual(new_checksum, checksum)
-        self.assertGreater(self._reload(vpn).crl_next_update, timezone.now() + timedelta(days=6))
-        self.assertEqual(self._reload(vpn).get_cached_archive()[0], new_checksum)
+        self._reload(vpn).get_cached_archive()
+        # the stored CRL as it is three and a half days (and a minute) later
+        now = timezone.now().replace(microsecond=0)
+        aged = build_crl(vpn.ca, now - timedelta(days=3, hours=12, minutes=1), now + timedelta(days=3, hours=11))
+        self.vpn_model.objects.filter(pk=vpn.pk).update(crl_db=aged, crl_next_update=now + timedelta(days=3, hours=11))
+        checksum, archive = self._reload(vpn).get_cached_archive()
+        served = _members(archive)["crl.pem"][1]
+        self.assertNotEqual(served, aged)
+        crl = x509.load_pem_x509_crl(served.encode())
+        self.assertGreaterEqual(crl.next_update_utc, now + timedelta(days=7))
+        self.assertEqual(self._reload(vpn).crl_db, served)
+        self.assertEqual(self._reload(vpn).get_cached_archive(), (checksum, archive))
 
     def test_crl_is_kept_while_more_than_half_of_its_validity_remains(self):
         vpn = self._create_vpn()

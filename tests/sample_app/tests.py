@@ -23,6 +23,7 @@ MODULES = [
     "test_status",
     "test_template",
     "test_vpn",
+    "test_vpn_sync",
 ]
 
 

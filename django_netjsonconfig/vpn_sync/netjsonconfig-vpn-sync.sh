@@ -120,7 +120,10 @@ tar -tzf "$work/archive.tar.gz" >"$work/list" || fail "the archive cannot be rea
 if grep -q -e '^/' -e '^\.\./' -e '/\.\./' -e '/\.\.$' -e '^\.\.$' -e '^\.netjsonconfig-' -e '^\.sync\.' "$work/list"; then
     fail "the archive contains a path outside $dir"
 fi
-mkdir "$work/new" && tar -xzf "$work/archive.tar.gz" -C "$work/new" || fail "the archive cannot be extracted"
+# -p: the archive's modes even when not run as root (tar versions without -p keep them anyway)
+mkdir "$work/new" || fail "cannot create $work/new"
+tar -xpzf "$work/archive.tar.gz" -C "$work/new" 2>/dev/null || tar -xzf "$work/archive.tar.gz" -C "$work/new" ||
+    fail "the archive cannot be extracted"
 
 # install the files that differ (contents or mode), each with one rename
 : >"$work/changed"

@@ -7,6 +7,7 @@ the command that prints it.
 
 import hashlib
 import io
+import json
 import os
 import shutil
 import stat
@@ -26,6 +27,7 @@ from django.utils import timezone
 from django_netjsonconfig.base.vpn import build_crl
 from django_netjsonconfig.checks import check_settings
 from django_netjsonconfig.management.commands.netjsonconfig_vpn_sync_script import SCRIPT
+from django_netjsonconfig.tests.test_admin import AdminTestMixin
 from django_netjsonconfig.tests.test_vpn import VpnTestMixin
 from django_netjsonconfig.vpn_backends import OpenVpn
 
@@ -517,3 +519,51 @@ class TestSyncScript(VpnSyncMixin, LiveServerTestCase):
         result = run_sync_script(self.live_server_url, self.vpn, self.target, env=env)
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertEqual(self._calls(), [f"reload {self.target}"])
+
+
+class TestVpnAdmin(AdminTestMixin, VpnSyncMixin, TestCase):
+    def _change_data(self, vpn, **overrides):
+        data = {
+            "name": vpn.name,
+            "host": vpn.host,
+            "ca": vpn.ca_id,
+            "cert": vpn.cert_id,
+            "key": vpn.key,
+            "include_crl": "on",
+            "backend": vpn.backend,
+            "notes": "",
+            "dh": vpn.dh,
+            "config": json.dumps(vpn.config),
+            **overrides,
+        }
+        return self._form_data(self.vpn_model, {key: value for key, value in data.items() if value is not None})
+
+    def _post(self, vpn, **overrides):
+        return self.client.post(self._url(self.vpn_model, "change", vpn.pk), self._change_data(vpn, **overrides))
+
+    def test_change_page_shows_the_key_and_the_crl_option(self):
+        vpn = self._create_vpn()
+        response = self.client.get(self._url(self.vpn_model, "change", vpn.pk))
+        self.assertContains(response, f'value="{vpn.key}"')
+        self.assertContains(response, 'name="include_crl"')
+
+    def test_key_with_unsafe_characters_is_refused_on_key(self):
+        vpn = self._create_vpn()
+        response = self._post(vpn, key="not a/key")
+        self.assertEqual(response.status_code, 200)
+        self.assertIn("key", response.context["adminform"].form.errors)
+        self.assertEqual(self._reload(vpn).key, vpn.key)
+
+    def test_certificate_of_another_ca_is_refused_on_cert(self):
+        vpn = self._create_vpn()
+        other = self._create_vpn(name="other", ca=self._create_ca(name="other-ca", common_name="other-ca"))
+        response = self._post(vpn, cert=other.cert_id)
+        self.assertEqual(response.status_code, 200)
+        self.assertIn("cert", response.context["adminform"].form.errors)
+
+    def test_turning_the_crl_off_changes_the_served_archive(self):
+        vpn = self._create_vpn()
+        self.assertIn("crl.pem", _members(self._download(vpn).content))
+        response = self._post(vpn, include_crl=None)
+        self.assertEqual(response.status_code, 302)
+        self.assertNotIn("crl.pem", _members(self._download(vpn).content))

@@ -83,17 +83,26 @@ class DjangoNetjsonconfigApp(AppConfig):
         import swapper
         from django.db.models.signals import post_save, pre_save
 
-        from .vpn_signals import X509ChangeReceivers
+        from .vpn_signals import VpnServerReceivers, X509ChangeReceivers
 
         x509 = X509ChangeReceivers(self.vpnclient_model)
+        servers = VpnServerReceivers(self.vpnclient_model._meta.get_field("vpn").related_model)
         for model_name, remember, saved in (
             ("Ca", x509.remember_ca, x509.ca_saved),
             ("Cert", x509.remember_cert, x509.cert_saved),
+            ("Ca", servers.remember_ca, servers.ca_saved),
+            ("Cert", servers.remember_cert, servers.cert_saved),
         ):
             x509_model = swapper.load_model("django_x509", model_name)
-            x509_uid = f"{uid}_vpn_{model_name.lower()}"
+            x509_uid = f"{uid}_{saved.__self__.__class__.__name__}_{model_name.lower()}"
             pre_save.connect(remember, sender=x509_model, weak=False, dispatch_uid=f"{x509_uid}_pre_save")
             post_save.connect(saved, sender=x509_model, weak=False, dispatch_uid=f"{x509_uid}_post_save")
+        post_delete.connect(
+            servers.cert_deleted,
+            sender=swapper.load_model("django_x509", "Cert"),
+            weak=False,
+            dispatch_uid=f"{uid}_vpn_server_cert_post_delete",
+        )
 
     def install_change_triggers(self, using, **kwargs):
         """

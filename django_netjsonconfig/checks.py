@@ -117,7 +117,26 @@ def check_settings(app_configs, **kwargs):
     errors += _check_cert_path()
     errors += _check_shared_secret()
     errors += _check_controller_cache_size()
+    errors += _check_crl_validity()
     return errors
+
+
+#: accepted values of NETJSONCONFIG_CRL_VALIDITY_DAYS
+CRL_VALIDITY_RANGE = (1, 365)
+
+
+def _check_crl_validity():
+    days = app_settings.CRL_VALIDITY_DAYS
+    low, high = CRL_VALIDITY_RANGE
+    if isinstance(days, bool) or not isinstance(days, int) or not low <= days <= high:
+        return [
+            Error(
+                f"NETJSONCONFIG_CRL_VALIDITY_DAYS must be a whole number of days from {low} to {high} (got {days!r}).",
+                hint="VPN servers get a CRL valid this long, renewed when less than half remains; the default is 7.",
+                id="django_netjsonconfig.E008",
+            )
+        ]
+    return []
 
 
 def _check_controller_cache_size():

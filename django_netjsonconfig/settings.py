@@ -33,6 +33,8 @@ DEFAULTS = {
     # configs whose rows each database connection keeps in memory to answer
     # device polls and downloads without a query (0 turns it off); see rowcache
     "CONTROLLER_CACHE_SIZE": 10000,
+    # days a VPN server's CRL is valid; it is renewed once less than half remains
+    "CRL_VALIDITY_DAYS": 7,
 }
 
 

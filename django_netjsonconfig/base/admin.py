@@ -474,4 +474,17 @@ class AbstractVpnAdmin(BaseConfigAdmin):
     list_display = ["name", "backend", "created", "modified"]
     list_filter = ["backend", "ca", "created"]
     search_fields = ["id", "name", "host"]
-    fields = ["name", "host", "ca", "cert", "backend", "notes", "dh", "config", "created", "modified"]
+    fields = [
+        "name",
+        "host",
+        "ca",
+        "cert",
+        "key",
+        "include_crl",
+        "backend",
+        "notes",
+        "dh",
+        "config",
+        "created",
+        "modified",
+    ]

@@ -84,7 +84,12 @@ class AbstractTemplate(BaseConfig):
         Saves the template; when its NetJSON, backend, type or VPN changed,
         every config using it is flagged ``modified`` with a single UPDATE
         (and, for a type or VPN change, gets its VPN clients updated).
+
+        A VPN-client template saved without configuration gets its VPN
+        server's client configuration (``Vpn.auto_client()``), as in the
+        admin; if the server cannot provide one the save is refused.
         """
+        self.fill_vpn_client_config()
         stored = None
         if not self._state.adding:
             stored = (
@@ -136,9 +141,28 @@ class AbstractTemplate(BaseConfig):
         if self.type != "vpn":
             self.vpn = None
             self.auto_cert = False
-        elif not self.config:
-            self.config = self.vpn.auto_client(auto_cert=self.auto_cert)
+        self.fill_vpn_client_config()
         self.check_related_configs()
+
+    def fill_vpn_client_config(self):
+        """
+        Gives an empty VPN-client template the client configuration of its
+        VPN server; raises ``ValidationError`` (on ``config``) when the
+        server's backend generates none, so such a template is never stored
+        empty.
+        """
+        if self.type != "vpn" or not self.vpn_id or self.config:
+            return
+        self.config = self.vpn.auto_client(auto_cert=self.auto_cert)
+        if not self.config:
+            raise ValidationError(
+                {
+                    "config": _(
+                        "The VPN server's backend cannot generate a client configuration: "
+                        "write the VPN-client configuration by hand."
+                    )
+                }
+            )
 
     def check_related_configs(self):
         """

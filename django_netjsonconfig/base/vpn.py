@@ -1,19 +1,28 @@
 """Abstract VPN server and VPN client: ``AbstractVpn`` and ``AbstractVpnClient``."""
 
+import hashlib
 import json
 from copy import deepcopy
+from datetime import timedelta
 
+import netjsonconfig
 import swapper
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
+from django.db.models import F
+from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 from netjsonconfig import OpenVpn as BaseOpenVpn
 
 from django_netjsonconfig import settings as app_settings
 from django_netjsonconfig.base.base import BaseConfig, config_field, vpn_backend_choices
+from django_netjsonconfig.base.config import get_random_key
 from django_netjsonconfig.dh import default_dh_parameters, generate_dh_parameters, is_dh_pem
 from django_netjsonconfig.utils import json_roundtrip
+from django_netjsonconfig.validators import key_validator
 
 #: extensions of automatically created server certificates. SPEC 8.2 names
 #: nsCertType=server, but django-x509 1.4 encodes that bit in the padding of
@@ -37,6 +46,54 @@ def _copy_subject(ca):
     values = {field: getattr(ca, field) for field in CERT_SUBJECT_FIELDS}
     values["digest"] = str(ca.digest)
     return values
+
+
+#: columns written by the VPN sync endpoints and the invalidations, never by ``Vpn.save()``
+SYNC_FIELDS = frozenset({"checksum_db", "archive_db", "render_version", "crl_db", "crl_next_update"})
+
+
+def _render_fingerprint():
+    # a stored rendering is valid only for the netjsonconfig version that made it
+    return hashlib.md5(str(netjsonconfig.__version__).encode()).hexdigest()[:8]
+
+
+def build_crl(ca, last_update, next_update):
+    """
+    The PEM certificate revocation list of ``ca``, signed by its key, listing
+    its revoked certificates that have not expired, valid from
+    ``last_update`` to ``next_update``. The same arguments and the same
+    revoked certificates give the same revocation entries, in serial order.
+    """
+    ca_cert = x509.load_pem_x509_certificate(ca.certificate.encode())
+    password = ca.passphrase.encode() if getattr(ca, "passphrase", None) else None
+    private_key = serialization.load_pem_private_key(ca.private_key.encode(), password=password)
+    builder = (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(ca_cert.subject)
+        .last_update(last_update)
+        .next_update(next_update)
+    )
+    revoked = sorted(ca.get_revoked_certs(), key=lambda cert: int(cert.serial_number))
+    for cert in revoked:
+        entry = (
+            x509.RevokedCertificateBuilder()
+            .serial_number(int(cert.serial_number))
+            .revocation_date(cert.revoked_at or cert.modified)
+            .build()
+        )
+        builder = builder.add_revoked_certificate(entry)
+    crl = builder.sign(private_key=private_key, algorithm=hashes.SHA256())
+    return crl.public_bytes(serialization.Encoding.PEM).decode()
+
+
+def default_vpn_key():
+    """A random 32-character key for a new VPN server (default of ``key``)."""
+    return get_random_key()
+
+
+def crl_validity():
+    """How long a new CRL is valid (``NETJSONCONFIG_CRL_VALIDITY_DAYS``)."""
+    return timedelta(days=app_settings.CRL_VALIDITY_DAYS)
 
 
 def _safe_auto_client(vpn, auto_cert):
@@ -84,6 +141,31 @@ class AbstractVpn(BaseConfig):
         help_text=_("DH parameters in PEM format; leave blank to use the default group"),
     )
     config = config_field(blank=False)
+    key = models.CharField(
+        _("key"),
+        max_length=64,
+        default=default_vpn_key,
+        validators=[key_validator],
+        help_text=_("secret the VPN host's sync script sends to download this server's configuration"),
+    )
+    include_crl = models.BooleanField(
+        _("check revoked certificates"),
+        default=True,
+        help_text=_(
+            "write the CA's certificate revocation list (crl.pem) with the server's files and "
+            "make OpenVPN refuse revoked client certificates (crl-verify)"
+        ),
+    )
+    #: "<fingerprint>:<md5>" of the stored archive; empty once invalidated
+    checksum_db = models.CharField(max_length=48, blank=True, default="", editable=False)
+    #: the archive the sync endpoints serve while ``checksum_db`` is valid
+    archive_db = models.BinaryField(blank=True, null=True, editable=False)
+    #: bumped by every invalidation; a rendering is stored only if unchanged
+    render_version = models.PositiveBigIntegerField(default=0, editable=False)
+    #: the CA's CRL (PEM) the archive contains, renewed near its expiry
+    crl_db = models.TextField(blank=True, default="", editable=False)
+    #: expiry (nextUpdate) of ``crl_db``
+    crl_next_update = models.DateTimeField(blank=True, null=True, editable=False)
 
     #: x509 extensions of the server certificate created automatically
     server_cert_extensions = SERVER_CERT_EXTENSIONS
@@ -100,9 +182,13 @@ class AbstractVpn(BaseConfig):
         Creates the server certificate and the DH parameters when missing, all
         in one transaction (a failed save leaves no certificate behind). On
         changes, the devices using this server are updated: see
-        ``apply_server_changes()``.
+        ``apply_server_changes()``; the stored rendering of the server is
+        invalidated (``invalidate_renderings()``). An update never writes the
+        columns of the sync endpoints (``SYNC_FIELDS``), so a concurrent
+        rendering or CRL renewal is never overwritten with stale values.
         """
         stored = self._stored_server_state()
+        requested = kwargs.get("update_fields")
         added = {}
         try:
             with transaction.atomic():
@@ -110,15 +196,26 @@ class AbstractVpn(BaseConfig):
                     added["cert"] = self.cert = self._auto_create_cert()
                 if not self.dh:
                     added["dh"] = self.dh = default_dh_parameters()
-                if kwargs.get("update_fields") is not None:
-                    kwargs["update_fields"] = {*kwargs["update_fields"], *added}
+                if stored is not None:
+                    kwargs["update_fields"] = self._operator_fields(requested, added)
+                elif requested is not None:
+                    kwargs["update_fields"] = {*requested, *added}
                 super().save(*args, **kwargs)
                 if stored is not None:
-                    self.apply_server_changes(stored, kwargs.get("update_fields"))
+                    self.apply_server_changes(stored, None if requested is None else kwargs["update_fields"])
+                    manager = type(self)._default_manager
+                    self.invalidate_renderings(manager.filter(pk=self.pk), drop_crl=stored["ca_id"] != self.ca_id)
+                    self.refresh_from_db(fields=sorted(SYNC_FIELDS))
         except BaseException:
             if "cert" in added:
                 self.cert = None
             raise
+
+    def _operator_fields(self, requested, added):
+        """The fields an update of an existing server writes: all (or ``requested``) but ``SYNC_FIELDS``."""
+        if requested is None:
+            requested = [field.name for field in self._meta.concrete_fields if not field.primary_key]
+        return {*(name for name in requested if name not in SYNC_FIELDS), *added}
 
     def _stored_server_state(self):
         if self._state.adding:
@@ -238,30 +335,132 @@ class AbstractVpn(BaseConfig):
 
     def get_config(self):
         """
-        A copy of the server's NetJSON; without a ``files`` property it gets
-        the backend's default files (for OpenVPN ``ca.pem``, ``cert.pem``,
-        ``key.pem`` and ``dh.pem`` filled from the context), as the admin
-        editor would, so a server created in code renders the same archive.
+        A copy of the server's NetJSON with the backend's default files merged
+        in (for OpenVPN ``ca.pem``, ``cert.pem``, ``key.pem`` and ``dh.pem``
+        filled from the context, and with ``include_crl`` the CA's CRL in
+        ``crl.pem``, checked through ``crl-verify``). A file of the server's
+        own configuration with the same path as a default one replaces it;
+        the other files are added after the defaults.
         """
         config = deepcopy(self.config) if self.config is not None else {}
-        if isinstance(config, dict) and "files" not in config and self.backend:
-            default_files = self.backend_class.schema.get("properties", {}).get("files", {}).get("default")
-            if default_files:
-                config["files"] = deepcopy(default_files)
+        if not isinstance(config, dict) or not self.backend:
+            return config
+        try:
+            backend = self.backend_class
+        except ImportError:
+            return config
+        defaults = deepcopy(list(getattr(backend, "default_files", [])))
+        crl_file, crl_property = getattr(backend, "crl_file", None), getattr(backend, "crl_property", None)
+        if self.include_crl and crl_file and crl_property:
+            defaults.append(deepcopy(crl_file))
+            instances = config.get(backend.__name__.lower())
+            if isinstance(instances, list) and instances and isinstance(instances[0], dict):
+                instances[0].setdefault(crl_property, crl_file["path"])
+        own_files = config.get("files")
+        own_files = own_files if isinstance(own_files, list) else []
+        own_paths = {item.get("path") for item in own_files if isinstance(item, dict)}
+        if defaults or own_files:
+            config["files"] = [item for item in defaults if item["path"] not in own_paths] + own_files
         return config
 
     def get_context(self):
-        """Variables of the server's own files: ca, cert, key, dh (and crl)."""
+        """Variables of the server's own files: ca, cert, key, dh and crl."""
         context = {}
         if self.ca_id:
             context["ca"] = self.ca.certificate
-            context["crl"] = self.ca.crl.decode()
+            context["crl"] = self.get_crl()
         if self.cert_id:
             context["cert"] = self.cert.certificate
             context["key"] = self.cert.private_key
         if self.dh:
             context["dh"] = self.dh
         return context
+
+    # CRL and stored rendering (VPN sync endpoints) ---------------------------
+
+    def crl_is_current(self, now=None):
+        """
+        Whether the stored CRL can still be served: it exists and at least
+        half of ``NETJSONCONFIG_CRL_VALIDITY_DAYS`` remains before its
+        expiry (and no more than the whole validity, should it be shortened).
+        """
+        if not self.crl_db or self.crl_next_update is None:
+            return False
+        remaining = self.crl_next_update - (now or timezone.now())
+        validity = crl_validity()
+        return validity / 2 <= remaining <= validity
+
+    def get_crl(self):
+        """The CRL (PEM) of the server's CA: the stored one while current, else a renewed one."""
+        if not self.crl_is_current():
+            self.refresh_crl()
+        return self.crl_db
+
+    def refresh_crl(self):
+        """
+        Signs a new CRL of the CA, valid for ``NETJSONCONFIG_CRL_VALIDITY_DAYS``,
+        and stores it with an invalidation of the rendering, in one UPDATE
+        guarded by ``render_version`` and the CA: when the server changed
+        meanwhile, nothing is stored (the next request renews it again).
+        """
+        now = timezone.now().replace(microsecond=0)
+        next_update = now + crl_validity()
+        pem = build_crl(self.ca, now, next_update)
+        version = self.render_version
+        stored = (
+            type(self)
+            ._default_manager.filter(pk=self.pk, ca_id=self.ca_id, render_version=version)
+            .update(crl_db=pem, crl_next_update=next_update, checksum_db="", render_version=F("render_version") + 1)
+        )
+        self.crl_db, self.crl_next_update = pem, next_update
+        if stored:
+            self.checksum_db, self.render_version = "", version + 1
+        return pem
+
+    @classmethod
+    def invalidate_renderings(cls, queryset, drop_crl=False):
+        """
+        Marks the stored renderings of the servers in ``queryset`` as outdated
+        (and with ``drop_crl`` their stored CRL too) with one UPDATE that bumps
+        ``render_version``, so a rendering made before it is never stored.
+        """
+        updates = {"checksum_db": "", "render_version": F("render_version") + 1}
+        if drop_crl:
+            updates.update(crl_db="", crl_next_update=None)
+        return queryset.update(**updates)
+
+    @property
+    def stored_checksum(self):
+        """The checksum of the stored archive while it is current, else ``None``."""
+        fingerprint, _sep, checksum = self.checksum_db.partition(":")
+        if checksum and fingerprint == _render_fingerprint() and self.crl_is_current():
+            return checksum
+        return None
+
+    def get_cached_archive(self):
+        """``(checksum, archive bytes)``: the stored archive while current, else ``store_rendering()``."""
+        checksum = self.stored_checksum
+        if checksum is not None and self.archive_db is not None:
+            return checksum, bytes(self.archive_db)
+        return self.store_rendering()
+
+    def store_rendering(self):
+        """
+        Renders the server (renewing its CRL first when needed) and stores the
+        archive and its checksum with a compare-and-set on ``render_version``:
+        a rendering overtaken by an invalidation is served but not stored.
+        Returns ``(checksum, archive bytes)``.
+        """
+        self.get_crl()
+        version = self.render_version
+        self._drop_backend_cache()
+        archive = self.generate().getvalue()
+        checksum = hashlib.md5(archive).hexdigest()
+        checksum_db = f"{_render_fingerprint()}:{checksum}"
+        manager = type(self)._default_manager
+        if manager.filter(pk=self.pk, render_version=version).update(checksum_db=checksum_db, archive_db=archive):
+            self.checksum_db, self.archive_db = checksum_db, archive
+        return checksum, archive
 
     def _get_auto_context_keys(self):
         """Names of the variables a config gets for each of its VPN clients."""

@@ -13,7 +13,8 @@ from django_netjsonconfig.controller.generics import (
     BaseReportStatusView,
     BaseUpdateInfoView,
 )
-from django_netjsonconfig.models import Config
+from django_netjsonconfig.controller.vpn import BaseVpnChecksumView, BaseVpnDownloadConfigView
+from django_netjsonconfig.models import Config, Vpn
 
 
 class ChecksumView(BaseChecksumView):
@@ -36,8 +37,18 @@ class UpdateInfoView(BaseUpdateInfoView):
     model = Config
 
 
+class VpnChecksumView(BaseVpnChecksumView):
+    model = Vpn
+
+
+class VpnDownloadConfigView(BaseVpnDownloadConfigView):
+    model = Vpn
+
+
 checksum = ChecksumView.as_view()
 download_config = DownloadConfigView.as_view()
 report_status = ReportStatusView.as_view()
 register = RegisterView.as_view()
 update_info = UpdateInfoView.as_view()
+vpn_checksum = VpnChecksumView.as_view()
+vpn_download_config = VpnDownloadConfigView.as_view()

@@ -18,6 +18,7 @@ import random
 import secrets
 import shutil
 import socket
+import stat
 import subprocess
 import tarfile
 import tempfile
@@ -26,10 +27,10 @@ import unittest
 from pathlib import Path
 
 import netjsonconfig
-from django.test import TestCase, override_settings, tag
+from django.test import LiveServerTestCase, TestCase, override_settings, tag
 
 from django_netjsonconfig.tests.test_vpn import VpnTestMixin
-from django_netjsonconfig.vpn_backends import DEFAULT_FILES
+from django_netjsonconfig.tests.test_vpn_sync import run_sync_script
 
 HANDSHAKE_DONE = "Initialization Sequence Completed"
 START_TIMEOUT = 30
@@ -128,9 +129,8 @@ def _extract(archive, config_dir, files_root, allowed_root):
     return config_path
 
 
-@tag("integration")
-class TestOpenVpnTunnel(VpnTestMixin, TestCase):
-    """A device using a VPN-client template reaches the VPN server for real."""
+class TunnelMixin(VpnTestMixin):
+    """A VPN server, its VPN-client template, a device using it and a network namespace for the device."""
 
     @classmethod
     def setUpClass(cls):
@@ -152,6 +152,7 @@ class TestOpenVpnTunnel(VpnTestMixin, TestCase):
         self.vpn = self._create_routed_vpn()
         self.template = self._create_vpn_template(vpn=self.vpn)
         self.config = self._create_vpn_config(self.template)
+        self.processes = {}
 
     def _create_network(self):
         self.addCleanup(_run, "ip", "netns", "delete", self.namespace, check=False)
@@ -169,7 +170,7 @@ class TestOpenVpnTunnel(VpnTestMixin, TestCase):
             _run("ip", "netns", "exec", self.namespace, *command)
 
     def _create_routed_vpn(self):
-        """A routed (tun) server listening on the veth address, checking the CA's CRL."""
+        """A routed (tun) server listening on the veth address (default files and CRL check)."""
         server = {
             "name": f"itest{self.tun[3:]}",
             "mode": "server",
@@ -186,19 +187,18 @@ class TestOpenVpnTunnel(VpnTestMixin, TestCase):
             "cert": "cert.pem",
             "key": "key.pem",
             "dh": "dh.pem",
-            "crl_verify": "crl.pem",
         }
-        files = [*DEFAULT_FILES, {"path": "crl.pem", "mode": "0644", "contents": "{{ crl }}"}]
-        return self._create_vpn(name="integration", host=self.server_ip, config={"openvpn": [server], "files": files})
+        return self._create_vpn(name="integration", host=self.server_ip, config={"openvpn": [server]})
 
-    def _start(self, name, config_path, namespace=None):
+    def _start(self, name, config_path, namespace=None, extra=()):
         log_path = self.workdir / f"{name}.log"
-        command = ["openvpn", "--cd", str(config_path.parent), "--config", config_path.name, "--verb", "3"]
+        command = ["openvpn", "--cd", str(config_path.parent), "--config", config_path.name, "--verb", "3", *extra]
         if namespace:
             command = ["ip", "netns", "exec", namespace, *command]
         with open(log_path, "wb") as log:
             process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         self.addCleanup(_stop, process)
+        self.processes[name] = process
         return log_path
 
     def _start_server(self):
@@ -228,6 +228,11 @@ class TestOpenVpnTunnel(VpnTestMixin, TestCase):
         command = ("ping", "-n", "-c", str(count), "-W", "2", "-w", "15", server_tunnel_ip)
         return _run("ip", "netns", "exec", self.namespace, *command, check=False)
 
+
+@tag("integration")
+class TestOpenVpnTunnel(TunnelMixin, TestCase):
+    """A device using a VPN-client template reaches the VPN server for real."""
+
     def test_device_completes_the_handshake_and_pings_through_the_tunnel(self):
         client_config = self._render_device()
         self._start_server()
@@ -249,3 +254,63 @@ class TestOpenVpnTunnel(VpnTestMixin, TestCase):
         )
         self.assertNotIn(HANDSHAKE_DONE, client_log.read_text(errors="replace"))
         self.assertNotEqual(self._ping_tunnel(count=1).returncode, 0)
+
+
+@tag("integration")
+class TestSyncedOpenVpnServer(TunnelMixin, LiveServerTestCase):
+    """
+    The server's files come from the controller through the shipped sync
+    script (as a VPN host's cron job would run it), unmodified; its reload
+    command sends SIGHUP to OpenVPN, which then re-reads them.
+    """
+
+    def _sync(self):
+        env = {
+            "NETJSONCONFIG_VPN_RELOAD": (
+                f'echo reload >> "{self.workdir}/reloads"; '
+                f'if [ -f "{self.pid_file}" ]; then kill -HUP "$(cat "{self.pid_file}")"; fi'
+            )
+        }
+        result = run_sync_script(self.live_server_url, self.vpn, self.server_dir, env=env)
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+        return result
+
+    def _reloads(self):
+        reloads = self.workdir / "reloads"
+        return len(reloads.read_text().splitlines()) if reloads.exists() else 0
+
+    def _installed(self):
+        return {path.name: path.stat().st_mtime_ns for path in self.server_dir.iterdir()}
+
+    def test_synced_server_refuses_a_revoked_device(self):
+        self.server_dir, self.pid_file = self.workdir / "server", self.workdir / "server.pid"
+        client_config = self._render_device()
+        self._sync()
+        self.assertEqual(self._reloads(), 1)
+        self.assertEqual(stat.S_IMODE((self.server_dir / "key.pem").stat().st_mode), 0o600)
+        self.addCleanup(_run, "ip", "link", "delete", self.tun, check=False)
+        server_log = self._start(
+            "server", self.server_dir / f"itest{self.tun[3:]}.conf", extra=["--writepid", str(self.pid_file)]
+        )
+        self.assertTrue(_wait_for_text(server_log, HANDSHAKE_DONE), server_log.read_text(errors="replace"))
+        client_log = self._start("client", client_config, namespace=self.namespace)
+        self.assertTrue(_wait_for_text(client_log, HANDSHAKE_DONE), client_log.read_text(errors="replace"))
+        self.assertEqual(self._ping_tunnel().returncode, 0)
+
+        installed = self._installed()
+        self.assertIn("up to date", self._sync().stdout)  # nothing changed: nothing downloaded or restarted
+        self.assertEqual((self._reloads(), self._installed()), (1, installed))
+
+        self.config.templates.remove(self.template)  # the operator removes the VPN: the certificate is revoked
+        self.assertIn("installed crl.pem", self._sync().stdout)
+        self.assertEqual(self._reloads(), 2)
+        _stop(self.processes["client"])
+        self.assertTrue(_wait_for_text(server_log, "process restarting"), server_log.read_text(errors="replace"))
+        retry_log = self._start("client-retry", client_config, namespace=self.namespace)
+        self.assertTrue(_wait_for_text(server_log, "certificate revoked"), server_log.read_text(errors="replace"))
+        self.assertNotIn(HANDSHAKE_DONE, retry_log.read_text(errors="replace"))
+        self.assertNotEqual(self._ping_tunnel(count=1).returncode, 0)
+
+        installed = self._installed()
+        self.assertIn("up to date", self._sync().stdout)
+        self.assertEqual((self._reloads(), self._installed()), (2, installed))

@@ -226,7 +226,7 @@ class TestVpnServer(VpnTestMixin, TestCase):
         config = self._create_vpn_config(self._create_vpn_template(vpn=vpn))
         cert = self._vpnclient(config).cert
         config.templates.clear()
-        crl = x509.load_pem_x509_crl(vpn.get_context()["crl"].encode())
+        crl = x509.load_pem_x509_crl(self._reload(vpn).get_context()["crl"].encode())
         self.assertIsNotNone(crl.get_revoked_certificate_by_serial_number(int(cert.serial_number)))
 
     def test_server_configuration_renders(self):
@@ -243,11 +243,13 @@ class TestVpnServer(VpnTestMixin, TestCase):
         self.assertEqual(files["dh.pem"][1], self.TEST_DH)
         self.assertIn("example-vpn.conf", files)
 
-    def test_explicit_files_replace_the_default_files(self):
+    def test_explicit_files_are_added_to_the_default_files(self):
         config = {**self._vpn_config, "files": [{"path": "/etc/dh.pem", "mode": "0600", "contents": "{{ dh }}"}]}
         vpn = self._create_vpn(config=config)
         files = _archive_members(vpn.generate())
-        self.assertEqual(set(files), {"example-vpn.conf", "etc/dh.pem"})
+        self.assertEqual(
+            set(files), {"example-vpn.conf", "ca.pem", "cert.pem", "key.pem", "dh.pem", "crl.pem", "etc/dh.pem"}
+        )
         self.assertEqual(files["etc/dh.pem"], (0o600, self.TEST_DH))
 
     def test_stored_configuration_is_not_changed_by_rendering(self):
@@ -282,13 +284,15 @@ class TestOpenVpnServerBackend(TestCase):
         self.assertEqual([tunnel[name]["default"] for name in ("ca", "cert", "key")], ["ca.pem", "cert.pem", "key.pem"])
         self.assertEqual(self.schema["definitions"]["server"]["properties"]["dh"]["default"], "dh.pem")
 
-    def test_default_files_are_filled_from_the_server_variables(self):
+    def test_the_editor_does_not_write_the_default_files(self):
+        # they are merged when rendering (SPEC decision 23)
+        self.assertNotIn("default", self.schema["properties"]["files"])
         self.assertEqual(
-            self.schema["properties"]["files"]["default"],
+            ServerOpenVpn.default_files,
             [
                 {"path": "ca.pem", "mode": "0644", "contents": "{{ ca }}"},
                 {"path": "cert.pem", "mode": "0644", "contents": "{{ cert }}"},
-                {"path": "key.pem", "mode": "0644", "contents": "{{ key }}"},
+                {"path": "key.pem", "mode": "0600", "contents": "{{ key }}"},
                 {"path": "dh.pem", "mode": "0644", "contents": "{{ dh }}"},
             ],
         )

@@ -28,6 +28,7 @@ MODULES = [
     "test_template",
     "test_validation_messages",
     "test_vpn",
+    "test_vpn_sync",
 ]
 
 

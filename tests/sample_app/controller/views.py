@@ -6,8 +6,9 @@ from django_netjsonconfig.controller.generics import (
     BaseReportStatusView,
     BaseUpdateInfoView,
 )
+from django_netjsonconfig.controller.vpn import BaseVpnChecksumView, BaseVpnDownloadConfigView
 
-from ..models import Config, Organization  # this is your custom model
+from ..models import Config, Organization, Vpn  # these are your custom models
 
 
 class ChecksumView(BaseChecksumView):
@@ -35,8 +36,18 @@ class UpdateInfoView(BaseUpdateInfoView):
     model = Config
 
 
+class VpnChecksumView(BaseVpnChecksumView):
+    model = Vpn
+
+
+class VpnDownloadConfigView(BaseVpnDownloadConfigView):
+    model = Vpn
+
+
 checksum = ChecksumView.as_view()
 download_config = DownloadConfigView.as_view()
 report_status = ReportStatusView.as_view()
 register = RegisterView.as_view()
 update_info = UpdateInfoView.as_view()
+vpn_checksum = VpnChecksumView.as_view()
+vpn_download_config = VpnDownloadConfigView.as_view()

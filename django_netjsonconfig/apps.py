@@ -14,8 +14,7 @@ def _install_x509_if_missing():
     The 0.5.6 README lists only django_netjsonconfig, django.contrib.admin,
     sortedm2m and reversion in INSTALLED_APPS, yet the VPN models point at
     django-x509's CA and certificates. Projects set up from that README get
-    django_x509 registered here, while the registry is being populated (the
-    system check ``django_netjsonconfig.I001`` asks to list it explicitly).
+    django_x509 registered here, while the registry is being populated.
     """
     if apps.apps_ready or "django_x509" in apps.app_configs:
         return

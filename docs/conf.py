@@ -19,3 +19,13 @@ html_static_path = []
 # the README and bench/README.rst are written for GitHub too: keep their
 # own section numbering and local tables of contents
 html_show_sourcelink = False
+
+
+def _readme_image_paths(app, relative_path, parent_docname, content):
+    # the README names its images from the repository root (docs/images/...),
+    # as GitHub shows it; included here, they are relative to docs/
+    content[0] = content[0].replace(".. image:: docs/images/", ".. image:: images/")
+
+
+def setup(app):
+    app.connect("include-read", _readme_image_paths)

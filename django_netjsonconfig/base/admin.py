@@ -13,6 +13,7 @@ from django import forms
 from django.apps import apps
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import models
 from django.http import HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -194,9 +195,14 @@ class BaseConfigAdmin(ModelAdmin):
         if isinstance(kwargs.get("config"), str):
             kwargs["config"] = parse_json(kwargs["config"], object_pairs_hook=OrderedDict) if kwargs["config"] else {}
         instance = self.model(**kwargs)
-        # placeholders keep uniqueness checks quiet; the real values come back below
-        instance.name = uuid.uuid4().hex
-        if "mac_address" in data:
+        # the real values, so that variables ({{ name }}) validate as rendered;
+        # uniqueness is not checked by a preview, and missing values get
+        # placeholders so that an incomplete form still previews
+        for attname, value in unique_values.items():
+            setattr(instance, attname, self.model._meta.get_field(attname).to_python(value))
+        if not instance.name:
+            instance.name = uuid.uuid4().hex
+        if "mac_address" in data and not instance.mac_address:
             instance.mac_address = get_random_mac()
         templates = None
         if hasattr(instance, "get_default_templates") and "templates" in data:
@@ -204,8 +210,6 @@ class BaseConfigAdmin(ModelAdmin):
             setattr(instance, FORM_TEMPLATES, templates)
         instance.clean_fields(exclude=["id", "key"])
         instance.clean()
-        for attname, value in unique_values.items():
-            setattr(instance, attname, self.model._meta.get_field(attname).to_python(value))
         return instance, templates
 
     def _split_preview_data(self, data):
@@ -220,6 +224,9 @@ class BaseConfigAdmin(ModelAdmin):
                     unique_values[field.attname] = value
             elif field.is_relation:
                 kwargs[field.attname] = value or None
+            elif isinstance(field, models.BooleanField):
+                # a checkbox as a form posts it ("on") or as the editor sends it
+                kwargs[field.name] = forms.CheckboxInput().value_from_datadict({"v": value}, {}, "v")
             else:
                 kwargs[field.name] = value
         return kwargs, unique_values

@@ -57,6 +57,8 @@ class PagesMixin(AdminTestMixin):
         data = {
             "name": vpn.name,
             "host": vpn.host,
+            "key": vpn.key,
+            "include_crl": "on" if vpn.include_crl else "",
             "ca": vpn.ca_id,
             "cert": vpn.cert_id,
             "backend": vpn.backend,

@@ -301,7 +301,7 @@ class TestEditorInBrowser(TestMixin, StaticLiveServerTestCase):
         # preview with ALT+P: the template rendered with the variable resolved
         page.keyboard.press("Alt+p")
         overlay = page.locator(".djnjc-overlay")
-        expect(overlay.locator("pre.djnjc-preformatted")).to_contain_text("option ssid 'wifi-ap-lobby'")
+        expect(overlay.locator(".djnjc-files")).to_contain_text("option ssid 'wifi-ap-lobby'")
         self._screenshot("preview")
         page.keyboard.press("Escape")
         expect(overlay).to_be_hidden()
@@ -421,7 +421,7 @@ class TestEditorInBrowser(TestMixin, StaticLiveServerTestCase):
         page.select_option("#id_vpn", str(vpn.pk))
         self._fill_extra_fields(self.template_model)
         overlay = self._preview()
-        expect(overlay.locator("pre.djnjc-preformatted")).to_contain_text("vpn.example.com")
+        expect(overlay.locator(".djnjc-files")).to_contain_text("vpn.example.com")
         self._close_preview(overlay)
         self._submit()
         template = self.template_model.objects.get(name="office-vpn-client")

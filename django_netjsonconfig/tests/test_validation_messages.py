@@ -205,9 +205,11 @@ class TestVpnServerDefaults(AdminTestMixin, TestCase):
 
     def test_server_saved_from_the_defaults_gives_working_clients(self):
         response = self.client.get(self._url(self.vpn_model, "add"))
-        config = response.context["adminform"].form["config"].value()
+        form = response.context["adminform"].form
+        config = form["config"].value()
         ca = self._create_ca()
         data = {
+            "key": form["key"].value(),
             "name": "office",
             "host": "vpn.example.com",
             "ca": ca.pk,

@@ -40,16 +40,6 @@ from bench.common import (  # noqa: E402
 from bench.load import BACKEND, FLOOR, REDIS_URL, SECRET, TEMPLATES, checksum_path, device_identity, download_path  # noqa: E402
 
 PG_NAME = f"bench_poll_cost_{os.getpid()}"
-LOOKUP_FIELDS = (
-    "id",
-    "key",
-    "last_ip",
-    "management_ip",
-    "render_version",
-    "rendered_version",
-    "rendered_checksum",
-    "rendered_fingerprint",
-)
 
 
 def create_devices(count):
@@ -114,10 +104,13 @@ def building_blocks(devices):
     from django.core.cache import caches
     from django.db import connection
 
+    from django_netjsonconfig.controller.generics import BaseChecksumView
     from django_netjsonconfig.models import Config
 
+    # the columns the checksum view loads: the same lookup, timed piece by piece
+    lookup_fields = BaseChecksumView.only_fields
     table = Config._meta.db_table
-    sql = f"SELECT {', '.join(LOOKUP_FIELDS[1:])} FROM {table} WHERE id = %s"
+    sql = f"SELECT {', '.join(lookup_fields[1:])} FROM {table} WHERE id = %s"
     cache = caches["default"]
     cache.set("bench:poll", ("k" * 32, "127.0.0.1", None, 1, 1, "x" * 32, "x" * 8))
 
@@ -127,7 +120,7 @@ def building_blocks(devices):
             cursor.fetchone()
 
     return {
-        "ORM only().get() of the same row": lambda device: Config.objects.only(*LOOKUP_FIELDS).get(pk=device["uuid"]),
+        "ORM only().get() of the same row": lambda device: Config.objects.only(*lookup_fields).get(pk=device["uuid"]),
         "same row, plain cursor": raw,
         "cache.get() of a small tuple": lambda device: cache.get("bench:poll"),
     }

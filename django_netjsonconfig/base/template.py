@@ -96,6 +96,10 @@ class AbstractTemplate(BaseConfig):
                 type(self)._default_manager.filter(pk=self.pk).values("backend", "config", "type", "vpn_id").first()
             )
         with transaction.atomic():
+            if stored is not None:
+                # configs never rendered (imported) get their rendering before
+                # the change, so the change is compared with it
+                self._config_model().store_missing_renderings(self.config_relations.all())
             super().save(*args, **kwargs)
             if stored is None:
                 return

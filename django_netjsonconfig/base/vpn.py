@@ -308,10 +308,7 @@ class AbstractVpn(BaseConfig):
             )
         if self.cert_id and self.ca_id and self.cert.ca_id != self.ca_id:
             errors.setdefault("cert", []).append(
-                _(
-                    "The certificate must be issued by the selected CA; "
-                    "leave the field empty to have a new one created."
-                )
+                _("The certificate must be issued by the selected CA; leave the field empty to have a new one created.")
             )
         if errors:
             raise ValidationError(errors)

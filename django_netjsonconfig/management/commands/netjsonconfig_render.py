@@ -24,39 +24,49 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         app_config = apps.get_app_config(self.app_label)
-        config_model = app_config.config_model
         vpn_model = app_config.vpnclient_model._meta.get_field("vpn").related_model
-        failed = []
-        configs = vpns = 0
-        manager = config_model._default_manager
+        self.failed = []
+        configs = self.render_configs(app_config.config_model._default_manager, options["all"])
+        vpns = self.render_vpns(vpn_model._default_manager, options["all"])
+        self.stdout.write(f"Rendered {configs} configuration(s) and {vpns} VPN server(s).")
+        if self.failed:
+            for line in self.failed:
+                self.stderr.write(f"Cannot render {line}")
+            raise CommandError(f"{len(self.failed)} object(s) cannot be rendered (listed above).")
+
+    def render_configs(self, manager, outdated_too):
+        """Stores the missing renderings (and with ``outdated_too`` the outdated ones); returns how many."""
+        count = 0
         for config in manager.filter(rendered_checksum="").order_by("name").iterator(chunk_size=200):
             config.store_first_rendering()
             if config.rendered_checksum:
-                configs += 1
+                count += 1
             else:
-                failed.append(f'configuration "{config.name}": {config.render_error}')
-        if options["all"]:
-            for config in manager.exclude(rendered_checksum="").order_by("name").iterator(chunk_size=200):
-                if config.stored_checksum is not None:
-                    continue
-                try:
-                    config.get_cached_checksum()  # what a poll does: status follows the output
-                    configs += 1
-                except Exception as error:  # noqa: BLE001 (reported; the others are still rendered)
-                    failed.append(f'configuration "{config.name}": {config.render_error or error}')
-        queryset = vpn_model._default_manager.order_by("name")
-        if not options["all"]:
+                self.failed.append(f'configuration "{config.name}": {config.render_error}')
+        if not outdated_too:
+            return count
+        for config in manager.exclude(rendered_checksum="").order_by("name").iterator(chunk_size=200):
+            if config.stored_checksum is not None:
+                continue
+            try:
+                config.get_cached_checksum()  # what a poll does: the status follows the output
+                count += 1
+            except Exception as error:  # noqa: BLE001 (reported; the others are still rendered)
+                self.failed.append(f'configuration "{config.name}": {config.render_error or error}')
+        return count
+
+    def render_vpns(self, manager, outdated_too):
+        """Stores the renderings of VPN servers that have none (or an outdated one); returns how many."""
+        queryset = manager.order_by("name")
+        if not outdated_too:
             queryset = queryset.filter(checksum_db="")
+        count = 0
         for vpn in queryset.iterator(chunk_size=50):
             if vpn.stored_checksum is not None:
                 continue
             try:
                 vpn.store_rendering()
-                vpns += 1
+                count += 1
             except Exception as error:  # noqa: BLE001
-                failed.append(f'VPN server "{vpn.name}": {type(error).__name__}: {error}')
-        self.stdout.write(f"Rendered {configs} configuration(s) and {vpns} VPN server(s).")
-        if failed:
-            for line in failed:
-                self.stderr.write(f"Cannot render {line}")
-            raise CommandError(f"{len(failed)} object(s) cannot be rendered (listed above).")
+                self.failed.append(f'VPN server "{vpn.name}": {type(error).__name__}: {error}')
+        return count

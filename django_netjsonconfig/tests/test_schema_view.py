@@ -6,6 +6,8 @@ from django.urls import reverse
 from django.utils.http import http_date, parse_http_date
 from netjsonconfig import OpenWrt
 
+from django_netjsonconfig.tests import TestMixin
+
 OPENWRT = "netjsonconfig.OpenWrt"
 OPENVPN = "django_netjsonconfig.vpn_backends.OpenVpn"
 
@@ -97,15 +99,19 @@ class TestSchemaView(TestCase):
         self.assertEqual(self.client.head(self.url).status_code, 200)
 
 
-class TestSchemaCaching(TestCase):
+class TestSchemaCaching(TestMixin, TestCase):
     """The editor requests the schemas with their version: the browser keeps them until they change."""
 
     def setUp(self):
         user = get_user_model().objects.create_superuser("admin", "admin@example.com", "pass")
         self.client.force_login(user)
 
+    def _template_add_url(self):
+        opts = self.template_model._meta
+        return reverse(f"admin:{opts.app_label}_{opts.model_name}_add")
+
     def _editor_schema_url(self):
-        page = self.client.get(reverse("admin:django_netjsonconfig_template_add")).content.decode()
+        page = self.client.get(self._template_add_url()).content.decode()
         marker = 'data-schema-url="'
         return page[page.index(marker) + len(marker) :].split('"')[0]
 
@@ -132,7 +138,7 @@ class TestSchemaCaching(TestCase):
             self.assertNotEqual(self._editor_schema_url(), url)
 
     def test_editor_scripts_are_deferred_and_code_editor_is_not_loaded_with_the_page(self):
-        page = self.client.get(reverse("admin:django_netjsonconfig_template_add")).content.decode()
+        page = self.client.get(self._template_add_url()).content.decode()
         self.assertRegex(page, r'<script src="[^"]*editor-libs\.min\.js" defer>')
         self.assertRegex(page, r'<script src="[^"]*widget\.js"[^>]* defer>')
         self.assertIn('data-codemirror-url="/static/django-netjsonconfig/vendor/codemirror.min.js"', page)

@@ -129,9 +129,12 @@ class AbstractTemplate(BaseConfig):
     def pre_delete(cls, instance, **kwargs):
         """
         Receiver of ``pre_delete``: the configs using a deleted template
-        change output, so they are flagged ``modified`` (one UPDATE).
+        change output, so they are flagged ``modified`` (one UPDATE); those
+        never rendered are rendered first, with the template.
         """
-        instance._config_model().invalidate_checksums(instance.config_relations.all())
+        config_model = instance._config_model()
+        config_model.store_missing_renderings(instance.config_relations.all())
+        config_model.invalidate_checksums(instance.config_relations.all())
 
     def clean(self):
         """

@@ -108,6 +108,16 @@ class TestFirstChange(FirstRenderingMixin, TestCase):
         self._poll(config)
         self.assertStatus(config, "running")
 
+    def test_template_deleted_from_imported_config_sets_modified_after_poll(self):
+        template = self._create_template(config=_info_file("one"))
+        config = self._create_config(templates=[template])
+        self.config_model.objects.filter(pk=config.pk).update(
+            status="running", rendered_checksum="", rendered_version=None, archive_db=None, restore_status=""
+        )
+        template.delete()
+        self._poll(config)
+        self.assertStatus(config, "modified")
+
     def test_template_added_to_imported_config_sets_modified(self):
         template = self._create_template(config=_info_file("one"))
         config = self._imported_config()

@@ -198,6 +198,7 @@ class AbstractVpn(BaseConfig):
                     added["dh"] = self.dh = default_dh_parameters()
                 if stored is not None:
                     kwargs["update_fields"] = self._operator_fields(requested, added)
+                    self._render_never_rendered_clients()
                 elif requested is not None:
                     kwargs["update_fields"] = {*requested, *added}
                 super().save(*args, **kwargs)
@@ -255,6 +256,12 @@ class AbstractVpn(BaseConfig):
 
     def _config_model(self):
         return self._meta.get_field("vpn_relations").related_model
+
+    def _render_never_rendered_clients(self):
+        """Configs with a client of this server and no stored rendering get one, before the server changes."""
+        config_model = self._config_model()
+        clients = self._vpnclient_model()._default_manager.filter(vpn=self)
+        config_model.store_missing_renderings(config_model._default_manager.filter(pk__in=clients.values("config_id")))
 
     def invalidate_client_configs(self):
         """Flags every config that has a client of this VPN server as ``modified`` (one UPDATE)."""

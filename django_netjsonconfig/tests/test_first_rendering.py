@@ -118,6 +118,20 @@ class TestFirstChange(FirstRenderingMixin, TestCase):
         self._poll(config)
         self.assertStatus(config, "modified")
 
+    def test_vpn_server_ca_change_on_imported_client_config_sets_modified_after_poll(self):
+        vpn = self._create_vpn()
+        config = self._create_config(templates=[self._create_vpn_template(vpn=vpn)])
+        self.config_model.objects.filter(pk=config.pk).update(
+            status="running", rendered_checksum="", rendered_version=None, archive_db=None, restore_status=""
+        )
+        vpn.refresh_from_db()
+        vpn.ca = self._create_ca(name="new-ca")
+        vpn.cert = None
+        vpn.full_clean()
+        vpn.save()
+        self._poll(config)
+        self.assertStatus(config, "modified")
+
     def test_template_added_to_imported_config_sets_modified(self):
         template = self._create_template(config=_info_file("one"))
         config = self._imported_config()

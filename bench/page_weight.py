@@ -7,7 +7,9 @@ running server, by default the demo (``python3 dev.py demo``), and reports:
 * the uncompressed bytes of every response the page loads (HTML, CSS, JS,
   the schema JSON), with a cold cache;
 * the time from the start of the navigation until the editor is usable
-  (its form is built), cold and warm cache, median of ``--rounds`` rounds.
+  (its form is built), cold and warm cache, median of ``--rounds`` rounds;
+* the time from a click on "Advanced mode" until the code editor shows (the
+  first time on the page, CodeMirror is downloaded then).
 
     python3 dev.py demo &
     .venv/bin/python bench/page_weight.py --url http://127.0.0.1:8000 --rounds 7
@@ -75,6 +77,14 @@ def measure(page, url):
     return sizes, elapsed, loaded
 
 
+def open_advanced_mode(page):
+    """Seconds from the click on "Advanced mode" until the code editor shows."""
+    start = time.perf_counter()
+    page.click(".advanced-mode")
+    page.wait_for_selector(".djnjc-codeeditor .cm-content")
+    return time.perf_counter() - start
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--url", default="http://127.0.0.1:8000")
@@ -90,13 +100,14 @@ def main():
         url = first_config_url(page, args.url)
         session = login_context.storage_state()
         login_context.close()
-        cold_times, warm_times, cold_loaded, weight = [], [], [], None
+        cold_times, warm_times, cold_loaded, advanced_times, weight = [], [], [], [], None
         for _round in range(args.rounds):
             # a fresh context (logged in, empty cache) per round: the first visit is cold
             context = browser.new_context(storage_state=session)
             page = context.new_page()
             sizes, cold, loaded = measure(page, url)
             weight = weight or sizes
+            advanced_times.append(open_advanced_mode(page))
             _sizes, warm, _loaded = measure(page, url)
             cold_loaded.append(loaded)
             cold_times.append(cold)
@@ -111,6 +122,7 @@ def main():
     print(f"editor usable after navigation, median of {args.rounds}:")
     print(f"  cold cache {statistics.median(cold_times):.3f} s   warm cache {statistics.median(warm_times):.3f} s")
     print(f"  (cold cache: DOMContentLoaded at {statistics.median(cold_loaded):.3f} s)")
+    print(f"advanced mode shown after the click (cold cache): {statistics.median(advanced_times):.3f} s")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """Views shared by the admin and the JSON-Schema editor (not used by devices)."""
 
 import functools
+import hashlib
 import json
 from copy import deepcopy
 
@@ -45,14 +46,38 @@ def _schemas_json(backends):
     return json.dumps({path: _editor_schema(path, is_vpn) for path, is_vpn in backends})
 
 
-@condition(last_modified_func=lambda request: _STARTED)
+#: how long a browser keeps the schemas fetched with the current ``?v=`` (their URL changes with them)
+SCHEMA_MAX_AGE = 365 * 24 * 3600
+
+
+@functools.cache
+def _schemas_version(backends):
+    return hashlib.md5(_schemas_json(backends).encode()).hexdigest()[:12]
+
+
+def schema_version():
+    """Identifies the schemas served now: the editor requests ``?v=<version>``, cached by the browser."""
+    return _schemas_version(_configured_backends())
+
+
+@condition(etag_func=lambda request: schema_version(), last_modified_func=lambda request: _STARTED)
 def _schema_response(request):
-    return HttpResponse(_schemas_json(_configured_backends()), content_type="application/json")
+    response = HttpResponse(_schemas_json(_configured_backends()), content_type="application/json")
+    if request.GET.get("v") == schema_version():
+        response["Cache-Control"] = f"private, max-age={SCHEMA_MAX_AGE}, immutable"
+    else:
+        response["Cache-Control"] = "private, no-cache"
+    return response
 
 
 @require_safe
 def schema(request):
-    """JSON-Schemas of every configured backend, for staff users (cacheable until restart)."""
+    """
+    JSON-Schemas of every configured backend, for staff users. Requested
+    with the current ``?v=`` (``schema_version()``, as the editor does) the
+    browser may keep them for a year, since a change of the schemas changes
+    that URL; otherwise it revalidates (ETag, Last-Modified).
+    """
     if not (request.user.is_authenticated and request.user.is_staff):
         return JsonResponse({"error": _("login required")}, status=403)
     return _schema_response(request)

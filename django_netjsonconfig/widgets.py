@@ -2,6 +2,7 @@
 
 from django import forms
 from django.contrib.admin.widgets import AdminTextareaWidget
+from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
@@ -23,15 +24,27 @@ class JsonSchemaWidget(AdminTextareaWidget):
 
     @property
     def media(self):
-        # the script starts fetching the schemas while the page loads
-        widget_js = forms.Script("django-netjsonconfig/js/widget.js", **{"data-schema-url": self.schema_url()})
+        # deferred: downloaded while the page is parsed, run in order before
+        # DOMContentLoaded; the script starts fetching the schemas at once.
+        # CodeMirror (advanced mode) is loaded only when that mode opens.
+        widget_js = forms.Script(
+            "django-netjsonconfig/js/widget.js",
+            defer=True,
+            **{
+                "data-schema-url": self.schema_url(),
+                "data-codemirror-url": static("django-netjsonconfig/vendor/codemirror.min.js"),
+            },
+        )
         return forms.Media(
             css={"all": ["django-netjsonconfig/css/editor.css"]},
-            js=["django-netjsonconfig/vendor/editor-libs.min.js", widget_js],
+            js=[forms.Script("django-netjsonconfig/vendor/editor-libs.min.js", defer=True), widget_js],
         )
 
     def schema_url(self):
-        return reverse(self.schema_url_name)
+        """The schema view with the version of the schemas: the browser caches each version."""
+        from django_netjsonconfig.views import schema_version
+
+        return f"{reverse(self.schema_url_name)}?v={schema_version()}"
 
     def __init__(self, attrs=None):
         super().__init__(attrs={"class": "vLargeTextField jsoneditor-raw", **(attrs or {})})

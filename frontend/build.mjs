@@ -10,8 +10,23 @@ const here = dirname(fileURLToPath(import.meta.url))
 const outdir = resolve(here, '../django_netjsonconfig/static/django-netjsonconfig/vendor')
 mkdirSync(outdir, { recursive: true })
 
-const result = await build({
-  entryPoints: [join(here, 'src/vendor.js')],
+// json-editor registers every theme and icon library it ships; the editor
+// uses only the "html" theme and no icon library: the others are left out
+const trimJsonEditor = {
+  name: 'trim-json-editor',
+  setup (build) {
+    const replacements = {
+      './themes/index.js': join(here, 'src/json-editor-themes.js'),
+      './iconlibs/index.js': join(here, 'src/json-editor-iconlibs.js')
+    }
+    build.onResolve({ filter: /^\.\/(themes|iconlibs)\/index\.js$/ }, (args) => {
+      if (!args.importer.includes('@json-editor/json-editor/src/core.js')) return undefined
+      return { path: replacements[args.path] }
+    })
+  }
+}
+
+const options = {
   bundle: true,
   minify: true,
   format: 'iife',
@@ -19,8 +34,19 @@ const result = await build({
   legalComments: 'none',
   banner: { js: '/*! django-netjsonconfig editor libraries: licences in LICENSES.txt next to this file */' },
   metafile: true,
-  outfile: join(outdir, 'editor-libs.min.js')
-})
+  plugins: [trimJsonEditor]
+}
+// the form editor, loaded with the page; CodeMirror, loaded when the advanced mode opens
+const bundles = [
+  { entry: 'src/vendor.js', out: 'editor-libs.min.js' },
+  { entry: 'src/codemirror.js', out: 'codemirror.min.js' }
+]
+const inputs = {}
+for (const bundle of bundles) {
+  const built = await build({ ...options, entryPoints: [join(here, bundle.entry)], outfile: join(outdir, bundle.out) })
+  Object.assign(inputs, built.metafile.inputs)
+}
+const result = { metafile: { inputs } }
 
 // package directories of the bundled inputs
 const packages = new Map()
@@ -39,12 +65,12 @@ for (const name of [...packages.keys()].sort()) {
 }
 
 const header = [
-  'Third-party code bundled in editor-libs.min.js (built by frontend/build.mjs from frontend/package-lock.json)',
+  'Third-party code bundled in editor-libs.min.js and codemirror.min.js (built by frontend/build.mjs from frontend/package-lock.json)',
   '',
   ...sections.map((s) => `${s.name} ${s.version}  ${s.license}`),
   ''
 ]
 const bodies = sections.map((s) => `${'='.repeat(78)}\n${s.name} ${s.version} (${s.license})\n${'='.repeat(78)}\n\n${s.text}\n`)
 writeFileSync(join(outdir, 'LICENSES.txt'), header.join('\n') + '\n' + bodies.join('\n'))
-if (!existsSync(join(outdir, 'editor-libs.min.js'))) throw new Error('bundle missing')
+for (const bundle of bundles) if (!existsSync(join(outdir, bundle.out))) throw new Error(`${bundle.out} missing`)
 console.log(`built ${relative(process.cwd(), outdir)}: ${sections.length} packages`)

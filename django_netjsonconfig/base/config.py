@@ -197,16 +197,55 @@ class AbstractConfig(BaseConfig):
         output re-renders it (``rerender()``) in the same transaction.
         """
         self.mac_address = normalize_mac_address(self.mac_address)
+        using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
         if self._state.adding:
-            return super().save(*args, **kwargs)
+            with transaction.atomic(using=using):
+                super().save(*args, **kwargs)
+                if not getattr(self, DEFER_FIRST_RENDERING, False):
+                    self.store_first_rendering()
+            return
         update_fields = kwargs.get("update_fields")
         if update_fields is None:
             kwargs["update_fields"] = update_fields = self.operator_field_names()
         if not RENDER_FIELDS & set(update_fields):
             return super().save(*args, **kwargs)
-        with transaction.atomic(using=kwargs.get("using") or router.db_for_write(type(self), instance=self)):
+        with transaction.atomic(using=using):
+            if not self.rendered_checksum:
+                type(self).store_missing_renderings(type(self)._default_manager.using(using).filter(pk=self.pk))
             super().save(*args, **kwargs)
             self.rerender()
+
+    def store_first_rendering(self):
+        """
+        Renders a config that has no stored rendering yet and stores it, so
+        that its first change is compared with it (``status`` becomes
+        ``modified`` only if the output changed). A config that cannot be
+        rendered is logged and recorded in ``render_error``.
+        """
+        if self.rendered_checksum:
+            return
+        try:
+            self.refresh_checksum()
+        except DatabaseError:
+            raise
+        except Exception:
+            logger.warning("Configuration %s cannot be rendered", self.pk, exc_info=True)
+        self._drop_backend_cache()
+
+    @classmethod
+    def store_missing_renderings(cls, queryset):
+        """
+        Stores the rendering of every config of ``queryset`` that has none
+        (never rendered, or imported from a 0.5.6 database), as stored in the
+        database, keeping their status. Returns how many were rendered.
+        Called before a change of configs that may have none, and by
+        ``manage.py netjsonconfig_render``.
+        """
+        count = 0
+        for config in queryset.filter(rendered_checksum="").iterator(chunk_size=200):
+            config.store_first_rendering()
+            count += 1
+        return count
 
     @classmethod
     def operator_field_names(cls):
@@ -457,10 +496,12 @@ class TemplatesVpnMixin(models.Model):
             return super().save(*args, **kwargs)
         try:
             with transaction.atomic():
-                super().save(*args, **kwargs)
-                default_templates = list(self.get_default_templates())
-                if default_templates:
-                    self.templates.add(*default_templates)
+                with _flag(self, DEFER_FIRST_RENDERING):
+                    super().save(*args, **kwargs)
+                    default_templates = list(self.get_default_templates())
+                    if default_templates:
+                        self.templates.add(*default_templates)
+                self.store_first_rendering()
         except Exception:
             self._state.adding = True
             raise
@@ -575,7 +616,17 @@ class TemplatesVpnMixin(models.Model):
         is placed after the config's other templates.
         """
         _remember_cleared_configs(cls, action, instance, kwargs)
-        if action not in POST_ACTIONS or _in_bulk_set(instance):
+        if _in_bulk_set(instance):
+            return
+        if action in PRE_ACTIONS:
+            # a config never rendered gets its rendering before the change
+            if kwargs.get("reverse"):
+                pks = instance._djnjc_cleared_configs if action == "pre_clear" else kwargs.get("pk_set") or ()
+                cls.store_missing_renderings(cls._default_manager.filter(pk__in=pks))
+            elif not instance.rendered_checksum and not getattr(instance, DEFER_FIRST_RENDERING, False):
+                cls.store_missing_renderings(cls._default_manager.filter(pk=instance.pk))
+            return
+        if action not in POST_ACTIONS:
             return
         for config in _configs_of_signal(cls, instance, action, kwargs.get("reverse"), kwargs.get("pk_set")):
             if action == "post_add" and kwargs.get("reverse"):
@@ -634,12 +685,15 @@ class TemplatesVpnMixin(models.Model):
 
 
 POST_ACTIONS = ("post_add", "post_remove", "post_clear")
+PRE_ACTIONS = ("pre_add", "pre_remove", "pre_clear")
 
 
 #: set on a config while ``templates.set()`` runs: receivers wait for the end
 BULK_SET_FLAG = "_djnjc_setting_templates"
 #: set on a config while templates already validated are being added
 CHECKED_FLAG = "_djnjc_templates_checked"
+#: set on a new config while its default templates are still to be added
+DEFER_FIRST_RENDERING = "_djnjc_defer_first_rendering"
 
 
 def _in_bulk_set(instance):
@@ -742,6 +796,8 @@ def install_diff_based_set(config_model):
             config = self.instance
             config.check_templates(templates)
             with transaction.atomic():
+                if not config.rendered_checksum:
+                    type(config).store_missing_renderings(type(config)._default_manager.filter(pk=config.pk))
                 with _flag(config, CHECKED_FLAG), _flag(config, BULK_SET_FLAG):
                     super().set(templates, **kwargs)
                 config.sync_vpn_clients()

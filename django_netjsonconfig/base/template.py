@@ -96,6 +96,10 @@ class AbstractTemplate(BaseConfig):
                 type(self)._default_manager.filter(pk=self.pk).values("backend", "config", "type", "vpn_id").first()
             )
         with transaction.atomic():
+            if stored is not None:
+                # configs never rendered (imported) get their rendering before
+                # the change, so the change is compared with it
+                self._config_model().store_missing_renderings(self.config_relations.all())
             super().save(*args, **kwargs)
             if stored is None:
                 return
@@ -125,9 +129,12 @@ class AbstractTemplate(BaseConfig):
     def pre_delete(cls, instance, **kwargs):
         """
         Receiver of ``pre_delete``: the configs using a deleted template
-        change output, so they are flagged ``modified`` (one UPDATE).
+        change output, so they are flagged ``modified`` (one UPDATE); those
+        never rendered are rendered first, with the template.
         """
-        instance._config_model().invalidate_checksums(instance.config_relations.all())
+        config_model = instance._config_model()
+        config_model.store_missing_renderings(instance.config_relations.all())
+        config_model.invalidate_checksums(instance.config_relations.all())
 
     def clean(self):
         """

@@ -198,6 +198,7 @@ class AbstractVpn(BaseConfig):
                     added["dh"] = self.dh = default_dh_parameters()
                 if stored is not None:
                     kwargs["update_fields"] = self._operator_fields(requested, added)
+                    self._render_never_rendered_clients()
                 elif requested is not None:
                     kwargs["update_fields"] = {*requested, *added}
                 super().save(*args, **kwargs)
@@ -256,6 +257,12 @@ class AbstractVpn(BaseConfig):
     def _config_model(self):
         return self._meta.get_field("vpn_relations").related_model
 
+    def _render_never_rendered_clients(self):
+        """Configs with a client of this server and no stored rendering get one, before the server changes."""
+        config_model = self._config_model()
+        clients = self._vpnclient_model()._default_manager.filter(vpn=self)
+        config_model.store_missing_renderings(config_model._default_manager.filter(pk__in=clients.values("config_id")))
+
     def invalidate_client_configs(self):
         """Flags every config that has a client of this VPN server as ``modified`` (one UPDATE)."""
         config_model = self._config_model()
@@ -287,23 +294,31 @@ class AbstractVpn(BaseConfig):
         """
         Requires a configuration with exactly one VPN server instance (of the
         backend's main property), well-formed DH parameters and a certificate
-        issued by the selected CA.
+        issued by the selected CA. ``config=None`` counts as ``{}``; every
+        error found is reported at once, on its field.
         """
+        if self.config is None:
+            self.config = {}
+        errors = {}
         if not self.config:
-            raise ValidationError({"config": _("This field is required.")})
-        self._clean_instances()
-        super().clean()
+            errors["config"] = [_("This field is required.")]
+        else:
+            for check in (self._clean_instances, super().clean):
+                try:
+                    check()
+                except ValidationError as error:
+                    errors = error.update_error_dict(errors)
+                    break
         if self.dh and not is_dh_pem(self.dh):
-            raise ValidationError({"dh": _("Enter Diffie-Hellman parameters in PEM format (BEGIN DH PARAMETERS).")})
-        if self.cert_id and self.ca_id and self.cert.ca_id != self.ca_id:
-            raise ValidationError(
-                {
-                    "cert": _(
-                        "The certificate must be issued by the selected CA; "
-                        "leave the field empty to have a new one created."
-                    )
-                }
+            errors.setdefault("dh", []).append(
+                _("Enter Diffie-Hellman parameters in PEM format (BEGIN DH PARAMETERS).")
             )
+        if self.cert_id and self.ca_id and self.cert.ca_id != self.ca_id:
+            errors.setdefault("cert", []).append(
+                _("The certificate must be issued by the selected CA; leave the field empty to have a new one created.")
+            )
+        if errors:
+            raise ValidationError(errors)
 
     def _clean_instances(self):
         if not self.backend or not isinstance(self.config, dict):

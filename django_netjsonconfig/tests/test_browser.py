@@ -183,7 +183,11 @@ class TestEditorInBrowser(TestMixin, StaticLiveServerTestCase):
 
     def test_template_through_the_form_editor_and_advanced_mode(self):
         page = self.page
+        requested = []
+        page.on("request", lambda request: requested.append(request.url))
         self._open(self.template_model, "add")
+        # the code editor is loaded only when the advanced mode opens
+        self.assertFalse([url for url in requested if "codemirror" in url])
         page.fill("#id_name", "wifi")
         self._fill_extra_fields(self.template_model)
         self._add_wifi_interface("wifi-{{ name }}")
@@ -197,6 +201,7 @@ class TestEditorInBrowser(TestMixin, StaticLiveServerTestCase):
         page.click(".advanced-mode")
         code = page.locator(".djnjc-codeeditor .cm-content")
         expect(code).to_contain_text('"ssid": "wifi-{{ name }}"')
+        self.assertEqual(len([url for url in requested if url.endswith("/codemirror.min.js")]), 1)
         self._screenshot("advanced-mode")
         page.click(".fullscreen-mode")
         expect(page.locator(".djnjc-editor.djnjc-fullscreen")).to_be_visible()

@@ -6,6 +6,8 @@ from django.urls import reverse
 from django.utils.http import http_date, parse_http_date
 from netjsonconfig import OpenWrt
 
+from django_netjsonconfig.tests import TestMixin
+
 OPENWRT = "netjsonconfig.OpenWrt"
 OPENVPN = "django_netjsonconfig.vpn_backends.OpenVpn"
 
@@ -95,3 +97,49 @@ class TestSchemaView(TestCase):
     def test_head_is_allowed(self):
         self._login()
         self.assertEqual(self.client.head(self.url).status_code, 200)
+
+
+class TestSchemaCaching(TestMixin, TestCase):
+    """The editor requests the schemas with their version: the browser keeps them until they change."""
+
+    def setUp(self):
+        user = get_user_model().objects.create_superuser("admin", "admin@example.com", "pass")
+        self.client.force_login(user)
+
+    def _template_add_url(self):
+        opts = self.template_model._meta
+        return reverse(f"admin:{opts.app_label}_{opts.model_name}_add")
+
+    def _editor_schema_url(self):
+        page = self.client.get(self._template_add_url()).content.decode()
+        marker = 'data-schema-url="'
+        return page[page.index(marker) + len(marker) :].split('"')[0]
+
+    def test_editor_requests_a_versioned_url_cached_for_a_year(self):
+        url = self._editor_schema_url()
+        self.assertRegex(url, r"^/netjsonconfig/schema\.json\?v=[0-9a-f]{12}$")
+        response = self.client.get(url)
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(response["Cache-Control"], "private, max-age=31536000, immutable")
+
+    def test_unversioned_or_outdated_url_is_revalidated(self):
+        for url in (reverse("netjsonconfig:schema"), reverse("netjsonconfig:schema") + "?v=000000000000"):
+            self.assertEqual(self.client.get(url)["Cache-Control"], "private, no-cache")
+
+    def test_etag_revalidation_gets_304(self):
+        url = reverse("netjsonconfig:schema")
+        etag = self.client.get(url)["ETag"]
+        response = self.client.get(url, headers={"if-none-match": etag})
+        self.assertEqual(response.status_code, 304)
+
+    def test_other_backends_change_the_version(self):
+        url = self._editor_schema_url()
+        with override_settings(NETJSONCONFIG_BACKENDS=(("netjsonconfig.OpenWrt", "OpenWrt"),)):
+            self.assertNotEqual(self._editor_schema_url(), url)
+
+    def test_editor_scripts_are_deferred_and_code_editor_is_not_loaded_with_the_page(self):
+        page = self.client.get(self._template_add_url()).content.decode()
+        self.assertRegex(page, r'<script src="[^"]*editor-libs\.min\.js" defer>')
+        self.assertRegex(page, r'<script src="[^"]*widget\.js"[^>]* defer>')
+        self.assertIn('data-codemirror-url="/static/django-netjsonconfig/vendor/codemirror.min.js"', page)
+        self.assertNotIn('src="/static/django-netjsonconfig/vendor/codemirror.min.js"', page)

@@ -201,7 +201,12 @@ class TemplateScaleMixin(TestMixin):
         template = self._create_template()
         configs = [
             self._build_config(
-                name=f"ap-{index}", mac_address=f"00:11:22:33:{index // 256:02X}:{index % 256:02X}", key=f"key-{index}"
+                name=f"ap-{index}",
+                mac_address=f"00:11:22:33:{index // 256:02X}:{index % 256:02X}",
+                key=f"key-{index}",
+                # a rendering is stored, as for every config created through save() or polled
+                # (configs without one are rendered once before their first change)
+                rendered_checksum="0" * 32,
             )
             for index in range(count)
         ]

@@ -148,6 +148,42 @@ class TestVpnServer(VpnTestMixin, TestCase):
             self._create_vpn(config={})
         self.assertIn("config", context.exception.message_dict)
 
+    def test_configuration_none_counts_as_empty(self):
+        vpn = self._build(self.vpn_model, {}, {"name": "v", "host": "h", "ca": self._create_ca(), "config": None})
+        vpn.backend = "django_netjsonconfig.vpn_backends.OpenVpn"
+        with self.assertRaises(ValidationError) as context:
+            vpn.full_clean()
+        self.assertEqual(vpn.config, {})
+        self.assertIn("config", context.exception.message_dict)
+
+    def test_every_error_of_one_clean_is_reported(self):
+        other_cert = self._create_vpn(name="other", ca=self._create_ca(name="other-ca")).cert
+        vpn = self._build(
+            self.vpn_model,
+            {},
+            {
+                "name": "v",
+                "host": "h",
+                "ca": self._create_ca(),
+                "cert": other_cert,
+                "backend": "django_netjsonconfig.vpn_backends.OpenVpn",
+                "config": {"files": []},
+                "dh": "not a PEM",
+            },
+        )
+        with self.assertRaises(ValidationError) as context:
+            vpn.clean()
+        errors = context.exception.message_dict
+        self.assertEqual(sorted(errors), ["cert", "config", "dh"])
+        self.assertIn('exactly one "openvpn" VPN instance', errors["config"][0])
+        self.assertIn("issued by the selected CA", errors["cert"][0])
+
+    def test_missing_configuration_and_foreign_certificate_reported_together(self):
+        other_cert = self._create_vpn(name="other", ca=self._create_ca(name="other-ca")).cert
+        with self.assertRaises(ValidationError) as context:
+            self._create_vpn(config=None, cert=other_cert)
+        self.assertLessEqual({"cert", "config"}, set(context.exception.message_dict))
+
     def test_configuration_without_openvpn_section_is_rejected(self):
         with self.assertRaises(ValidationError) as context:
             self._create_vpn(config={"files": []})

@@ -1,16 +1,8 @@
-// Third-party libraries of the configuration editor, bundled into one file and
-// exposed as window.djnjcEditorLibs for django_netjsonconfig/static/.../js/widget.js.
+// Form editor library, bundled into editor-libs.min.js and exposed as
+// window.djnjcEditorLibs for django_netjsonconfig/static/.../js/widget.js.
+// CodeMirror (advanced mode) is a separate bundle, codemirror.min.js, which
+// widget.js loads only when the advanced mode is opened (see codemirror.js).
 import { JSONEditor } from '@json-editor/json-editor/src/core.js'
 import { Validator } from '@json-editor/json-editor/src/validator.js'
-import { basicSetup, EditorView } from 'codemirror'
-import { keymap } from '@codemirror/view'
-import { indentWithTab } from '@codemirror/commands'
-import { indentUnit, syntaxTree } from '@codemirror/language'
-import { json, jsonParseLinter } from '@codemirror/lang-json'
-import { linter, lintGutter } from '@codemirror/lint'
 
-window.djnjcEditorLibs = {
-  JSONEditor,
-  Validator,
-  codemirror: { basicSetup, EditorView, keymap, indentWithTab, indentUnit, syntaxTree, json, jsonParseLinter, linter, lintGutter }
-}
+window.djnjcEditorLibs = { JSONEditor, Validator }

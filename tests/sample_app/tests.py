@@ -21,6 +21,7 @@ MODULES = [
     "test_controller",
     "test_controller_fuzz",
     "test_device_state",
+    "test_first_rendering",
     "test_registration_race",
     "test_rowcache",
     "test_schema_view",

@@ -9,7 +9,8 @@
   'use strict'
 
   const libs = window.djnjcEditorLibs
-  const cm = libs.codemirror
+  /** CodeMirror 6: loaded by loadCodeMirror() when the advanced mode first opens */
+  let cm = libs.codemirror
   const gettext = window.gettext || ((text) => text)
   /** a configuration variable such as {{ mtu }}: checked by the server once resolved */
   const PLACEHOLDER = /\{\{\s*[\w.-]+\s*\}\}/
@@ -60,6 +61,30 @@
   // start the request while the rest of the page loads
   const script = document.currentScript
   if (script && script.dataset.schemaUrl) loadSchemas(script.dataset.schemaUrl).catch(() => {})
+  const codeMirrorUrl = script && script.dataset.codemirrorUrl
+
+  let codeMirrorLoading = null
+  /** loads the CodeMirror bundle once (a script element: same origin, cached by the browser) */
+  function loadCodeMirror () {
+    if (cm) return Promise.resolve(cm)
+    if (!codeMirrorLoading) {
+      codeMirrorLoading = new Promise((resolve, reject) => {
+        const tag = document.createElement('script')
+        tag.src = codeMirrorUrl
+        tag.onload = () => {
+          cm = libs.codemirror
+          resolve(cm)
+        }
+        tag.onerror = () => {
+          codeMirrorLoading = null
+          tag.remove()
+          reject(new Error(gettext('the code editor could not be loaded')))
+        }
+        document.head.appendChild(tag)
+      })
+    }
+    return codeMirrorLoading
+  }
 
   function sameJson (a, b) {
     return JSON.stringify(sortKeys(a)) === JSON.stringify(sortKeys(b))
@@ -171,7 +196,7 @@
     }
 
     bindEvents () {
-      this.button('advanced-mode').addEventListener('click', () => this.showAdvanced())
+      this.button('advanced-mode').addEventListener('click', () => this.showAdvanced().catch((error) => this.showMessage(error.message)))
       this.button('normal-mode').addEventListener('click', () => this.showForm())
       this.button('fullscreen-mode').addEventListener('click', () => this.toggleFullscreen())
       this.wrapper.addEventListener('keydown', (event) => {
@@ -218,7 +243,7 @@
         value = this.value()
       } catch (error) {
         // malformed JSON (e.g. sent back by the server): edit it as raw text
-        this.showAdvanced()
+        await this.showAdvanced()
         this.checkJson()
         return
       }
@@ -293,9 +318,10 @@
       })
     }
 
-    showAdvanced () {
+    async showAdvanced () {
       this.sync()
       this.showMessage('')
+      if (!this.codeView) await loadCodeMirror()
       if (!this.codeView) this.buildCodeEditor()
       const text = this.textarea.value.trim() ? this.textarea.value : '{}'
       this.codeView.dispatch({ changes: { from: 0, to: this.codeView.state.doc.length, insert: text } })

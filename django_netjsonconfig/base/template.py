@@ -214,15 +214,19 @@ class AbstractTemplate(BaseConfig):
             return
         errors = {}
         own_variables = used_variables(self.config)
+        removed_defaults = None
         for configs, templates in self._group_related_configs():
             names = ", ".join(f'"{other.name}"' for other in configs[:3])
             if len(configs) > 3:
                 names += _(" and %(count)d more") % {"count": len(configs) - 3}
             undefined = configs[0].undefined_variables(templates)
             if undefined:
-                # set arithmetic, no rendering: on the field that stopped defining or started using it
+                # set arithmetic, no rendering
+                if removed_defaults is None:
+                    removed_defaults = self._removed_default_names()
                 for name, template in undefined:
-                    field = "config" if name in own_variables else "default_values"
+                    # on the field that stopped defining it, else on the one that started using it
+                    field = "default_values" if name in removed_defaults or name not in own_variables else "config"
                     errors.setdefault(field, []).append(
                         _("%(error)s, needed by configuration %(names)s")
                         % {"error": undefined_message(name, template.name if template else None), "names": names}
@@ -237,6 +241,11 @@ class AbstractTemplate(BaseConfig):
                 )
         if errors:
             raise ValidationError(errors)
+
+    def _removed_default_names(self):
+        stored = type(self)._default_manager.filter(pk=self.pk).values_list("default_values", flat=True).first()
+        stored = self._meta.get_field("default_values").to_python(stored) or {}
+        return set(stored) - set(self.default_values or {})
 
     def _output_changed(self):
         stored = type(self)._default_manager.filter(pk=self.pk).values("backend", "config", "default_values").first()

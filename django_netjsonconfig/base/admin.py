@@ -133,12 +133,13 @@ class BaseConfigAdmin(ModelAdmin):
             return HttpResponseNotAllowed(["POST"])
         if not (self.has_add_permission(request) or self.has_change_permission(request)):
             raise PermissionDenied
+        instance = None
         try:
             instance, templates = self._get_preview_instance(request.POST)
             backend = instance.validate_merged(templates)
             archive = backend.generate().getvalue()
         except (ValidationError, NetJsonConfigException) as error:
-            messages = error.messages if isinstance(error, ValidationError) else [str(error)]
+            messages = error.messages if isinstance(error, ValidationError) else [_preview_error(instance, error)]
             return HttpResponse("\n".join(messages), content_type="text/plain; charset=utf-8", status=400)
         files = archive_files(archive)
         opts = self.model._meta
@@ -243,6 +244,17 @@ class BaseConfigAdmin(ModelAdmin):
         except (ValueError, ValidationError) as error:
             raise ValidationError(_("Invalid template selection.")) from error
         return [by_pk[str(uuid.UUID(pk))] for pk in pks if str(uuid.UUID(pk)) in by_pk]
+
+
+def _preview_error(instance, error):
+    """A rendering error of the preview; a template lacking a variable's value says which."""
+    if getattr(instance, "__template__", False):
+        missing = sorted(used_variables(instance.get_config()) - set(instance.get_context()))
+        if missing:
+            return _(
+                "The template cannot be rendered without a value for %(names)s: give it a default value to preview it."
+            ) % {"names": ", ".join(f"`{name}`" for name in missing)}
+    return str(error)[:300]
 
 
 def parse_json(text, **load_kwargs):

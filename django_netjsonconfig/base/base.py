@@ -242,7 +242,7 @@ class BaseConfig(models.Model):
         if not templates or not hasattr(details, "absolute_path"):
             return {"config": schema_error_message(error)}
         path = describe_rule(details)[0]
-        context = self.get_context() if hasattr(self, "get_context") else {}
+        context = self.get_render_context(templates) if hasattr(self, "get_context") else {}
         sources = [*((template, template.config) for template in templates), (None, self.get_config())]
         template, found = None, path
         for source_template, source in reversed(sources):

@@ -348,3 +348,24 @@ class TestVariablesAdmin(AdminTestMixin, TestCase):
         self.assertEqual(template.default_values, {"mtu": "1400"})
         response = self.client.get(self._url(self.template_model, "change", template.pk))
         self.assertContains(response, 'class="vLargeTextField djnjc-variables"')
+
+    def test_template_preview_without_a_value_names_the_variable(self):
+        data = self._form_data(
+            self.template_model,
+            {
+                "name": "wan",
+                "type": "generic",
+                "backend": "netjsonconfig.OpenWrt",
+                "config": json.dumps(_interface(mtu="{{ mtu }}")),
+                "default_values": "{}",
+            },
+        )
+        response = self.client.post(self._url(self.template_model, "preview"), data)
+        self.assertEqual(response.status_code, 400)
+        self.assertEqual(
+            response.content.decode(),
+            "The template cannot be rendered without a value for `mtu`: give it a default value to preview it.",
+        )
+        data["default_values"] = json.dumps({"mtu": "1400"})
+        response = self.client.post(self._url(self.template_model, "preview"), data)
+        self.assertContains(response, "option mtu &#x27;1400&#x27;")

@@ -7,7 +7,13 @@ from django.db import models, transaction
 from django.utils.translation import gettext_lazy as _
 
 from django_netjsonconfig import settings as app_settings
-from django_netjsonconfig.variables import clean_variables, undefined_message, used_variables
+from django_netjsonconfig.variables import (
+    BUILTIN_VARIABLES,
+    VPN_VARIABLE,
+    clean_variables,
+    undefined_message,
+    used_variables,
+)
 
 from .base import BaseConfig, variables_field
 
@@ -179,7 +185,34 @@ class AbstractTemplate(BaseConfig):
             self.vpn = None
             self.auto_cert = False
         self.fill_vpn_client_config()
+        self.check_default_variables()
         self.check_related_configs()
+
+    def check_default_variables(self):
+        """
+        A template enabled by default is attached to every new configuration,
+        including those of devices registering on their own, which have no
+        variables yet: each variable it uses needs a value (its own default,
+        another default template's, the setting or a built-in), otherwise
+        every registration would be refused.
+        """
+        if not self.default or not self.backend:
+            return
+        defined = set(BUILTIN_VARIABLES) | set(app_settings.CONTEXT) | set(self.default_values or {})
+        others = type(self)._default_manager.filter(default=True, backend=self.backend).exclude(pk=self.pk)
+        for values in others.values_list("default_values", flat=True):
+            defined |= set(self._meta.get_field("default_values").to_python(values) or {})
+        missing = sorted(name for name in used_variables(self.config) - defined if not VPN_VARIABLE.match(name))
+        if missing:
+            raise ValidationError(
+                {
+                    "default_values": _(
+                        "%(names)s: a template enabled by default needs a default value for each variable it "
+                        "uses (new devices have no variables of their own)."
+                    )
+                    % {"names": ", ".join(f"variable `{name}`" for name in missing)}
+                }
+            )
 
     def fill_vpn_client_config(self):
         """

@@ -212,6 +212,33 @@ class TestUndefinedVariables(TestMixin, TestCase):
         )
 
 
+class TestDefaultTemplates(TestMixin, TestCase):
+    def test_default_template_needs_values_for_its_variables(self):
+        with self.assertRaises(ValidationError) as context:
+            self._create_template(name="base", default=True, config={"general": {"timezone": "{{ tz }}"}})
+        self.assertEqual(
+            context.exception.message_dict,
+            {
+                "default_values": [
+                    "variable `tz`: a template enabled by default needs a default value for each variable it "
+                    "uses (new devices have no variables of their own)."
+                ]
+            },
+        )
+
+    def test_new_config_gets_the_default_values(self):
+        self._create_template(
+            name="base",
+            default=True,
+            config={"general": {"timezone": "{{ tz }}"}, **_interface(mtu="{{ mtu }}")},
+            default_values={"tz": "Europe/Rome", "mtu": "1500"},
+        )
+        config = self._create_config()
+        rendered = config.backend_instance.render()
+        self.assertIn("Europe/Rome", rendered)
+        self.assertIn("option mtu '1500'", rendered)
+
+
 class TestStatusFlips(TestMixin, TestCase):
     def _applied(self, config):
         return self._device_applied(config)

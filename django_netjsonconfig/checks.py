@@ -113,6 +113,7 @@ def check_settings(app_configs, **kwargs):
     errors += _check_default("DEFAULT_VPN_BACKEND", "VPN_BACKENDS", "django_netjsonconfig.E004")
     if not isinstance(app_settings.CONTEXT, dict):
         errors.append(Error("NETJSONCONFIG_CONTEXT must be a dict.", id="django_netjsonconfig.E005"))
+    errors += _check_context_overrides()
     errors += _check_common_name_format()
     errors += _check_cert_path()
     errors += _check_shared_secret()
@@ -186,3 +187,23 @@ def _config_model():
         if config_model is not None:
             return config_model
     return None
+
+
+def _check_context_overrides():
+    """NETJSONCONFIG_CONTEXT may override the built-in variables (as in 0.5.6): warn, it is rarely meant."""
+    from django_netjsonconfig.variables import BUILTIN_VARIABLES
+
+    context = app_settings.CONTEXT
+    if not isinstance(context, dict):
+        return []
+    overridden = [name for name in BUILTIN_VARIABLES if name in context]
+    if not overridden:
+        return []
+    return [
+        Warning(
+            "NETJSONCONFIG_CONTEXT overrides the built-in variable(s) %s of every configuration."
+            % ", ".join(overridden),
+            hint="Rename the variable(s) unless every device must get the same value.",
+            id="django_netjsonconfig.W004",
+        )
+    ]

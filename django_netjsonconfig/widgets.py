@@ -72,3 +72,21 @@ class JsonSchemaWidget(AdminTextareaWidget):
             _("netjsonconfig basics"),
         )
         return toolbar + super().render(name, value, attrs, renderer)
+
+
+class VariablesWidget(AdminTextareaWidget):
+    """
+    Textarea holding configuration variables as a JSON object, shown by the
+    browser as a key/value table (json-editor, the library the configuration
+    editor uses). Without JavaScript it stays a plain JSON textarea.
+    """
+
+    @property
+    def media(self):
+        return forms.Media(
+            css={"all": ["django-netjsonconfig/css/editor.css"]},
+            js=["django-netjsonconfig/vendor/editor-libs.min.js", "django-netjsonconfig/js/variables.js"],
+        )
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs={"class": "vLargeTextField djnjc-variables", "rows": 4, **(attrs or {})})

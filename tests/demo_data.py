@@ -79,10 +79,11 @@ TEMPLATES = [
     },
 ]
 
+#: name, MAC address, templates, the device's own variables
 DEVICES = [
-    ("ap-lobby", "00:11:22:33:44:01", ["base-system", "lan", "guest-wifi"]),
-    ("ap-office", "00:11:22:33:44:02", ["base-system", "lan"]),
-    ("00:11:22:33:44:03", "00:11:22:33:44:03", ["base-system"]),
+    ("ap-lobby", "00:11:22:33:44:01", ["base-system", "lan", "guest-wifi"], {"site": "lobby"}),
+    ("ap-office", "00:11:22:33:44:02", ["base-system", "lan"], {}),
+    ("00:11:22:33:44:03", "00:11:22:33:44:03", ["base-system"], {}),
 ]
 
 
@@ -96,10 +97,12 @@ def load():
             template.full_clean()
             template.save()
         templates[spec["name"]] = template
-    for name, mac, template_names in DEVICES:
+    for name, mac, template_names, context in DEVICES:
         if Config.objects.filter(name=name).exists():
             continue
-        config = Config(name=name, mac_address=mac, backend="netjsonconfig.OpenWrt", config={"general": {}})
+        config = Config(
+            name=name, mac_address=mac, backend="netjsonconfig.OpenWrt", config={"general": {}}, context=context
+        )
         config.full_clean()
         config.save()
         config.templates.set([templates[template_name] for template_name in template_names])
@@ -115,7 +118,7 @@ if __name__ == "__main__":
         "Admin:    http://{address}/admin/   login: {user} / password: {password}\n"
         "Devices register with shared secret: {secret}\n".format(
             templates=", ".join(spec["name"] for spec in TEMPLATES),
-            configs=", ".join(name for name, _mac, _templates in DEVICES),
+            configs=", ".join(name for name, *_rest in DEVICES),
             address=os.environ.get("DEMO_ADDRESS", "127.0.0.1:8000"),
             user=ADMIN_USERNAME,
             password=ADMIN_PASSWORD,

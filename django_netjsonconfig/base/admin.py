@@ -12,12 +12,14 @@ from copy import deepcopy
 from django import forms
 from django.apps import apps
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
 from django.http import HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from jsonfield.forms import JSONField
@@ -29,7 +31,8 @@ from django_netjsonconfig.base.base import FORM_TEMPLATES
 from django_netjsonconfig.base.config import get_random_mac
 from django_netjsonconfig.preview import archive_files, diff_files
 from django_netjsonconfig.utils import load_backend, send_file
-from django_netjsonconfig.widgets import JsonSchemaWidget
+from django_netjsonconfig.variables import used_variables
+from django_netjsonconfig.widgets import JsonSchemaWidget, VariablesWidget
 
 logger = logging.getLogger(__name__)
 
@@ -130,12 +133,13 @@ class BaseConfigAdmin(ModelAdmin):
             return HttpResponseNotAllowed(["POST"])
         if not (self.has_add_permission(request) or self.has_change_permission(request)):
             raise PermissionDenied
+        instance = None
         try:
             instance, templates = self._get_preview_instance(request.POST)
             backend = instance.validate_merged(templates)
             archive = backend.generate().getvalue()
         except (ValidationError, NetJsonConfigException) as error:
-            messages = error.messages if isinstance(error, ValidationError) else [str(error)]
+            messages = error.messages if isinstance(error, ValidationError) else [_preview_error(instance, error)]
             return HttpResponse("\n".join(messages), content_type="text/plain; charset=utf-8", status=400)
         files = archive_files(archive)
         opts = self.model._meta
@@ -192,8 +196,9 @@ class BaseConfigAdmin(ModelAdmin):
     def _get_preview_instance(self, data):
         """An unsaved, cleaned instance built from ``data`` plus its templates (or None)."""
         kwargs, unique_values = self._split_preview_data(data)
-        if isinstance(kwargs.get("config"), str):
-            kwargs["config"] = parse_json(kwargs["config"], object_pairs_hook=OrderedDict) if kwargs["config"] else {}
+        for name in ("config", *VARIABLES_FIELDS):
+            if isinstance(kwargs.get(name), str):
+                kwargs[name] = parse_json(kwargs[name], object_pairs_hook=OrderedDict) if kwargs[name].strip() else {}
         instance = self.model(**kwargs)
         # the real values, so that variables ({{ name }}) validate as rendered;
         # uniqueness is not checked by a preview, and missing values get
@@ -241,6 +246,17 @@ class BaseConfigAdmin(ModelAdmin):
         return [by_pk[str(uuid.UUID(pk))] for pk in pks if str(uuid.UUID(pk)) in by_pk]
 
 
+def _preview_error(instance, error):
+    """A rendering error of the preview; a template lacking a variable's value says which."""
+    if getattr(instance, "__template__", False):
+        missing = sorted(used_variables(instance.get_config()) - set(instance.get_context()))
+        if missing:
+            return _(
+                "The template cannot be rendered without a value for %(names)s: give it a default value to preview it."
+            ) % {"names": ", ".join(f"`{name}`" for name in missing)}
+    return str(error)[:300]
+
+
 def parse_json(text, **load_kwargs):
     """Loads JSON text; malformed text is a ``ValidationError`` giving the line and column."""
     try:
@@ -274,6 +290,27 @@ class NetJsonFormField(JSONField):
         return parse_json(value, **self.load_kwargs)
 
 
+class VariablesFormField(NetJsonFormField):
+    """
+    The form field of ``context`` and ``default_values``: optional (empty
+    is ``{}``); a POST without the field keeps the stored variables (see
+    ``BaseForm``).
+    """
+
+    def __init__(self, *args, **kwargs):
+        kwargs["required"] = False
+        super().__init__(*args, **kwargs)
+
+    def clean(self, value):
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return {}
+        return super().clean(value)
+
+
+#: model fields holding configuration variables
+VARIABLES_FIELDS = ("context", "default_values")
+
+
 class UniqueErrorsMixin:
     """Form errors that the form and the model both found are shown once."""
 
@@ -296,14 +333,25 @@ class BaseForm(UniqueErrorsMixin, forms.ModelForm):
 
     class Meta:
         exclude = []  # noqa: DJ006 (every field, like 0.5.6)
-        field_classes = {"config": NetJsonFormField}
-        widgets = {"config": JsonSchemaWidget}
+        field_classes = {
+            "config": NetJsonFormField,
+            "context": VariablesFormField,
+            "default_values": VariablesFormField,
+        }
+        widgets = {"config": JsonSchemaWidget, "context": VariablesWidget, "default_values": VariablesWidget}
 
     def __init__(self, *args, **kwargs):
         default = getattr(app_settings, self.default_backend_setting)
         if default and "initial" in kwargs and kwargs.get("instance") is None:
             kwargs["initial"].setdefault("backend", default)
         super().__init__(*args, **kwargs)
+
+    def _clean_fields(self):
+        super()._clean_fields()
+        for name in VARIABLES_FIELDS:
+            # a form posted without the field (scripts, older pages) keeps the stored variables
+            if name in self.fields and self.add_prefix(name) not in self.data and name in self.cleaned_data:
+                self.cleaned_data[name] = getattr(self.instance, name, None) or {}
 
 
 class AbstractConfigForm(BaseForm):
@@ -359,12 +407,15 @@ class AbstractConfigAdmin(BaseConfigAdmin):
         "system",
         "management_ip",
         "templates",
+        "context",
+        "variables_in_use",
         "config",
         "created",
         "modified",
     ]
     readonly_fields = [
         "id_hex",
+        "variables_in_use",
         "status",
         "last_ip",
         "error_reason",
@@ -394,13 +445,56 @@ class AbstractConfigAdmin(BaseConfigAdmin):
     def id_hex(self, obj):
         return obj.pk.hex
 
+    @admin.display(description=_("variables in use"))
+    def variables_in_use(self, obj):
+        """
+        Each variable the saved configuration and its templates use, with its
+        value and where the value comes from (built-in, device, global
+        setting, template default, VPN); undefined ones are said so.
+        """
+        templates = list(obj.templates.all()) if hasattr(obj, "templates") else []
+        used = used_variables([obj.get_config(), [template.config for template in templates]])
+        if not used:
+            return _("The configuration and its templates use no variables.")
+        sources = obj.get_context_sources(templates)
+        rows = []
+        for name in sorted(used):
+            if name in sources:
+                value, source = sources[name]
+                value = str(value)
+                if len(value) > 60 or "-----BEGIN" in value:
+                    value = _("(%(count)d characters)") % {"count": len(value)}
+            else:
+                value, source = "", _("not defined")
+            rows.append((name, value, source))
+        body = format_html_join("", "<tr><td><code>{}</code></td><td><code>{}</code></td><td>{}</td></tr>", rows)
+        return format_html(
+            '<table class="djnjc-variables-in-use"><thead><tr><th>{}</th><th>{}</th><th>{}</th></tr></thead>'
+            "<tbody>{}</tbody></table>",
+            _("variable"),
+            _("value"),
+            _("source"),
+            body,
+        )
+
     def get_fields(self, request, obj=None):
         fields = super().get_fields(request, obj)
-        return fields if obj else [field for field in fields if field != "id_hex"]
+        return fields if obj else [field for field in fields if field not in ("id_hex", "variables_in_use")]
 
     def get_readonly_fields(self, request, obj=None):
         fields = super().get_readonly_fields(request, obj)
-        return fields if obj else [field for field in fields if field != "id_hex"]
+        return fields if obj else [field for field in fields if field not in ("id_hex", "variables_in_use")]
+
+    def _variables_data(self, obj=None):
+        """What the editors need to resolve variables in the page (``djnjc-variables-data``)."""
+        template_model = self.model._meta.get_field("templates").related_model
+        defaults = {
+            str(pk): values for pk, values in template_model.objects.values_list("pk", "default_values") if values
+        }
+        builtins = {}
+        if obj is not None:
+            builtins = {"id": str(obj.pk), "key": obj.key, "name": obj.name, "mac_address": obj.mac_address}
+        return {"builtins": builtins, "global": app_settings.CONTEXT, "templates": defaults}
 
     def add_view(self, request, form_url="", extra_context=None):
         """Passes the ids of the default templates by backend, ticked by the page's script."""
@@ -408,14 +502,31 @@ class AbstractConfigAdmin(BaseConfigAdmin):
         default_templates = {}
         for pk, backend in template_model.objects.filter(default=True).order_by("name").values_list("pk", "backend"):
             default_templates.setdefault(backend, []).append(str(pk))
-        return super().add_view(request, form_url, {"default_templates": default_templates, **(extra_context or {})})
+        context = {"default_templates": default_templates, "variables_data": self._variables_data()}
+        return super().add_view(request, form_url, {**context, **(extra_context or {})})
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        obj = self.get_object(request, unquote(object_id))
+        context = {"variables_data": self._variables_data(obj)} if obj is not None else {}
+        return super().change_view(request, object_id, form_url, {**context, **(extra_context or {})})
 
 
 class AbstractTemplateAdmin(BaseConfigAdmin):
     list_display = ["name", "type", "backend", "default", "created", "modified"]
     list_filter = ["backend", "type", "default", "created"]
     search_fields = ["name"]
-    fields = ["name", "type", "backend", "vpn", "auto_cert", "default", "config", "created", "modified"]
+    fields = [
+        "name",
+        "type",
+        "backend",
+        "vpn",
+        "auto_cert",
+        "default",
+        "default_values",
+        "config",
+        "created",
+        "modified",
+    ]
 
 
 #: the configuration a new VPN server starts from in the admin (the files

@@ -17,12 +17,15 @@ from django.utils.functional import cached_property
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from jsonfield import JSONField
+from jsonschema import Draft4Validator
 from model_utils.fields import AutoCreatedField, AutoLastModifiedField
+from netjsonconfig.backends.base import backend as backend_module
 from netjsonconfig.exceptions import ValidationError as SchemaError
 
 from django_netjsonconfig import settings as app_settings
-from django_netjsonconfig.schema_errors import describe_rule, schema_error_message, source_path
+from django_netjsonconfig.schema_errors import describe_rule, relevant_error, schema_error_message, source_path
 from django_netjsonconfig.utils import json_roundtrip, load_backend
+from django_netjsonconfig.variables import resolve_typed_placeholders, unresolved_paths, used_variables
 
 
 def backend_choices():
@@ -79,6 +82,18 @@ def config_field(blank=True):
         default=dict,
         blank=blank,
         help_text=_("configuration in NetJSON DeviceConfiguration format"),
+        load_kwargs={"object_pairs_hook": OrderedDict},
+        dump_kwargs={"indent": 4},
+    )
+
+
+def variables_field(verbose_name, help_text):
+    """A JSON object of configuration variables (names to string values)."""
+    return JSONField(
+        verbose_name,
+        default=dict,
+        blank=True,
+        help_text=help_text,
         load_kwargs={"object_pairs_hook": OrderedDict},
         dump_kwargs={"indent": 4},
     )
@@ -185,8 +200,34 @@ class BaseConfig(models.Model):
         try:
             self.validate_netjsonconfig_backend(backend)
         except SchemaError as error:
+            if self.__template__ and self._only_placeholder_errors(backend):
+                return backend
             raise ValidationError(self._attributed_error(error, backend, templates)) from error
         return backend
+
+    @staticmethod
+    def _only_placeholder_errors(backend):
+        """
+        Whether every schema error of a template is on a value holding a
+        variable it has no default value for: the template editor has no
+        device, so such a value is accepted (SPEC decision 15); each config
+        using the template is validated with its own values.
+        """
+        placeholders = unresolved_paths(backend.config)
+        if not placeholders:
+            return False
+        validator = Draft4Validator(backend.schema, format_checker=backend_module.format_checker)
+        for error in validator.iter_errors(backend.config):
+            path = tuple(relevant_error(error)[0].absolute_path)
+            if not any(path[: len(placeholder)] == placeholder for placeholder in placeholders):
+                return False
+        validate_file_paths = getattr(backend, "_validate_file_paths", None)
+        if validate_file_paths is not None:
+            try:
+                validate_file_paths()
+            except Exception:  # reported by the caller's own validation
+                return False
+        return True
 
     def _blamed_templates(self, template_instances):
         if template_instances is not None:
@@ -201,7 +242,7 @@ class BaseConfig(models.Model):
         if not templates or not hasattr(details, "absolute_path"):
             return {"config": schema_error_message(error)}
         path = describe_rule(details)[0]
-        context = self.get_context() if hasattr(self, "get_context") else {}
+        context = self.get_render_context(templates) if hasattr(self, "get_context") else {}
         sources = [*((template, template.config) for template in templates), (None, self.get_config())]
         template, found = None, path
         for source_template, source in reversed(sources):
@@ -229,8 +270,17 @@ class BaseConfig(models.Model):
         if templates is not None:
             kwargs["templates"] = templates
         if hasattr(self, "get_context"):
-            kwargs["context"] = self.get_context()
-        return self.backend_class(**kwargs)
+            kwargs["context"] = self.get_render_context(template_instances)
+        backend = self.backend_class(**kwargs)
+        if kwargs.get("context") and used_variables([kwargs["config"], templates or []]):
+            # a variable standing for a number (``"mtu": "{{ mtu }}"``) gets the type its field wants
+            raw = self.backend_class(config=kwargs["config"], templates=templates).config
+            resolve_typed_placeholders(backend, raw)
+        return backend
+
+    def get_render_context(self, template_instances=None):
+        """The variables rendering uses (``get_context()``; configs add their templates' default values)."""
+        return self.get_context()
 
     def get_template_configs(self, template_instances=None):
         """NetJSON of the templates to merge; ``None`` for objects without templates."""

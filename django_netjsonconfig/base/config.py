@@ -5,6 +5,7 @@ import json
 import logging
 import secrets
 import string
+import uuid
 from collections import OrderedDict
 from contextlib import contextmanager
 
@@ -21,15 +22,16 @@ from sortedm2m.fields import SortedManyToManyField
 from django_netjsonconfig import settings as app_settings
 from django_netjsonconfig.utils import ordered_copy
 from django_netjsonconfig.validators import key_validator, mac_address_validator, normalize_mac_address
+from django_netjsonconfig.variables import BUILTIN_VARIABLES, clean_variables, undefined_message, used_variables
 
-from .base import BaseConfig
+from .base import BaseConfig, variables_field
 
 logger = logging.getLogger(__name__)
 
 KEY_CHARS = string.ascii_letters + string.digits
 
 #: fields whose value can change the rendered configuration
-RENDER_FIELDS = frozenset({"name", "backend", "config", "key", "mac_address", "id"})
+RENDER_FIELDS = frozenset({"name", "backend", "config", "key", "mac_address", "id", "context"})
 
 
 def get_random_key():
@@ -172,6 +174,13 @@ class AbstractConfig(BaseConfig):
         blank=True,
         help_text=_("last error reported by the device"),
     )
+    context = variables_field(
+        _("configuration variables"),
+        _(
+            "variables of this device, used as {{ name }} in its configuration and templates; "
+            "they override the templates' default values and NETJSONCONFIG_CONTEXT"
+        ),
+    )
     hardware_id = models.CharField(_("hardware ID"), max_length=64, blank=True)
     model = models.CharField(_("hardware model"), max_length=64, blank=True)
     os = models.CharField(_("operating system"), max_length=128, blank=True)
@@ -257,7 +266,59 @@ class AbstractConfig(BaseConfig):
 
     def clean_fields(self, exclude=None):
         self.mac_address = normalize_mac_address(self.mac_address)
-        super().clean_fields(exclude)
+        errors = {}
+        try:
+            super().clean_fields(exclude)
+        except ValidationError as error:
+            errors = error.update_error_dict(errors)
+        if "context" not in (exclude or ()):
+            try:
+                self.context = clean_variables(self.context)
+            except ValidationError as error:
+                errors.setdefault("context", []).extend(error.error_list)
+        if errors:
+            raise ValidationError(errors)
+
+    def validate_merged(self, template_instances=None):
+        """Checks that every variable used is defined, then validates the merged NetJSON."""
+        templates = self._blamed_templates(template_instances)
+        self.check_variables(templates)
+        return super().validate_merged(templates)
+
+    def check_variables(self, templates):
+        """
+        Refuses a configuration whose rendering would use an undefined
+        variable (set arithmetic, no rendering): the error names the variable
+        and the template using it, on ``templates``, or on ``config`` when the
+        configuration's own NetJSON uses it.
+        """
+        errors = {}
+        for name, template in self.undefined_variables(templates):
+            if template is None:
+                errors.setdefault("config", []).append(undefined_message(name))
+            else:
+                errors.setdefault("templates", []).append(undefined_message(name, template.name))
+        if errors:
+            raise ValidationError(errors)
+
+    def undefined_variables(self, templates):
+        """``[(name, template or None)]``: the variables used but not defined, with who uses them first."""
+        defined = set(self.get_context(templates))
+        for template in templates:
+            if getattr(template, "type", None) == "vpn" and template.vpn_id:
+                # the VPN client (and its variables) is created when the template is attached
+                suffix = uuid.UUID(str(template.vpn_id)).hex
+                defined.update(
+                    f"{kind}_{what}_{suffix}" for kind in ("ca", "cert", "key") for what in ("path", "contents")
+                )
+        own = used_variables(self.get_config()) - defined
+        found = [(name, None) for name in sorted(own)]
+        seen = set(own)
+        for template in templates:
+            for name in sorted(used_variables(template.config) - defined - seen):
+                found.append((name, template))
+                seen.add(name)
+        return found
 
     def get_config(self):
         """
@@ -270,16 +331,45 @@ class AbstractConfig(BaseConfig):
             general["hostname"] = self.name.replace(":", "-")
         return config
 
-    def get_context(self):
-        """Configuration variables: id, key, name, mac_address, then NETJSONCONFIG_CONTEXT."""
-        context = {
-            "id": str(self.id),
-            "key": self.key,
-            "name": self.name,
-            "mac_address": self.mac_address,
-        }
-        context.update(app_settings.CONTEXT)
+    def get_context(self, template_instances=None):
+        """
+        Configuration variables, later sources winning: the default values of
+        the templates (in order), ``NETJSONCONFIG_CONTEXT``, the device's own
+        ``context``; then the built-ins ``id``, ``key``, ``name`` and
+        ``mac_address``, which only ``NETJSONCONFIG_CONTEXT`` may override
+        (as in 0.5.6; a system check warns about it).
+        """
+        return {name: value for name, (value, _source) in self.get_context_sources(template_instances).items()}
+
+    def get_context_sources(self, template_instances=None):
+        """``{name: (value, source)}``: each variable with where its value comes from (see ``get_context()``)."""
+        context = {}
+        for template in self._context_templates(template_instances):
+            for name, value in (getattr(template, "default_values", None) or {}).items():
+                context[name] = (value, _('default of template "%(name)s"') % {"name": template.name})
+        global_context = app_settings.CONTEXT
+        for name, value in global_context.items():
+            context[name] = (value, _("NETJSONCONFIG_CONTEXT"))
+        own = self.context if isinstance(self.context, dict) else {}
+        for name, value in own.items():
+            context[name] = (value, _("device"))
+        builtins = {"id": str(self.id), "key": self.key, "name": self.name, "mac_address": self.mac_address}
+        for name in BUILTIN_VARIABLES:
+            if name in global_context:
+                context[name] = (global_context[name], _("NETJSONCONFIG_CONTEXT (overrides the built-in)"))
+            else:
+                context[name] = (builtins[name], _("built-in"))
         return context
+
+    def _context_templates(self, template_instances=None):
+        if template_instances is not None:
+            return template_instances
+        if self._state.adding or getattr(type(self), "templates", None) is None:
+            return []
+        return list(self.templates.all())
+
+    def get_render_context(self, template_instances=None):
+        return self.get_context(self._context_templates(template_instances))
 
     # checksum bookkeeping ---------------------------------------------------
     #
@@ -530,11 +620,18 @@ class TemplatesVpnMixin(models.Model):
             template_instances = self.templates.all()
         return [template.config for template in template_instances]
 
-    def get_context(self):
-        context = super().get_context()
+    def get_context_sources(self, template_instances=None):
+        context = super().get_context_sources(template_instances)
         for vpnclient in self._get_vpnclients():
-            context.update(vpnclient.get_context())
+            for name, value in vpnclient.get_context().items():
+                context[name] = (value, _('VPN "%(name)s"') % {"name": vpnclient.vpn.name})
         return context
+
+    def get_backend_instance(self, template_instances=None):
+        # the templates are read once, for their NetJSON and their default values
+        if template_instances is None:
+            template_instances = [] if self._state.adding else list(self.templates.all())
+        return super().get_backend_instance(list(template_instances))
 
     def _get_vpnclients(self):
         if self._state.adding:

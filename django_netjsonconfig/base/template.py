@@ -1,15 +1,21 @@
 """Abstract configuration template: ``AbstractTemplate``."""
 
 import json
-import re
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models, transaction
 from django.utils.translation import gettext_lazy as _
 
 from django_netjsonconfig import settings as app_settings
+from django_netjsonconfig.variables import (
+    BUILTIN_VARIABLES,
+    VPN_VARIABLE,
+    clean_variables,
+    undefined_message,
+    used_variables,
+)
 
-from .base import BaseConfig
+from .base import BaseConfig, variables_field
 
 TYPE_CHOICES = (("generic", _("Generic")), ("vpn", _("VPN-client")))
 
@@ -20,10 +26,6 @@ def default_auto_cert():
     template is created, so the setting's value is not frozen in migrations.
     """
     return app_settings.DEFAULT_AUTO_CERT
-
-
-#: a configuration variable as netjsonconfig evaluates it: ``{{ name }}``
-VARIABLE = re.compile(r"\{\{\s*(\w*)\s*\}\}")
 
 
 def _same_json(first, second):
@@ -69,6 +71,14 @@ class AbstractTemplate(BaseConfig):
         ),
     )
 
+    default_values = variables_field(
+        _("default values"),
+        _(
+            "values of the variables this template uses, for the configurations that do not "
+            "define them (NETJSONCONFIG_CONTEXT and the device's own variables override them)"
+        ),
+    )
+
     __template__ = True
 
     class Meta:
@@ -93,7 +103,10 @@ class AbstractTemplate(BaseConfig):
         stored = None
         if not self._state.adding:
             stored = (
-                type(self)._default_manager.filter(pk=self.pk).values("backend", "config", "type", "vpn_id").first()
+                type(self)
+                ._default_manager.filter(pk=self.pk)
+                .values("backend", "config", "type", "vpn_id", "default_values")
+                .first()
             )
         with transaction.atomic():
             if stored is not None:
@@ -107,11 +120,41 @@ class AbstractTemplate(BaseConfig):
             if vpn_changed:
                 for config in self.config_relations.all():
                     config.sync_vpn_clients()
-            output_changed = stored["backend"] != self.backend or not _same_json(
-                self._meta.get_field("config").to_python(stored["config"]), self.config
-            )
+            output_changed = self._differs_from(stored)
             if output_changed or vpn_changed:
                 self._config_model().invalidate_checksums(self.config_relations.all())
+
+    def _differs_from(self, stored):
+        """Whether the backend, NetJSON or default values differ from the ``stored`` column values."""
+        to_python = self._meta.get_field("config").to_python
+        return (
+            stored["backend"] != self.backend
+            or not _same_json(to_python(stored["config"]), self.config)
+            or not _same_json(to_python(stored["default_values"]) or {}, self.default_values or {})
+        )
+
+    def get_context(self):
+        """
+        Variables of the template alone (its preview and validation): its
+        default values. A variable without a value stays a placeholder,
+        accepted whatever its field (SPEC decision 15); each configuration
+        using the template is validated with its own values.
+        """
+        return dict(self.default_values or {})
+
+    def clean_fields(self, exclude=None):
+        errors = {}
+        try:
+            super().clean_fields(exclude)
+        except ValidationError as error:
+            errors = error.update_error_dict(errors)
+        if "default_values" not in (exclude or ()):
+            try:
+                self.default_values = clean_variables(self.default_values)
+            except ValidationError as error:
+                errors.setdefault("default_values", []).extend(error.error_list)
+        if errors:
+            raise ValidationError(errors)
 
     def _config_model(self):
         return self._meta.get_field("config_relations").related_model
@@ -149,7 +192,34 @@ class AbstractTemplate(BaseConfig):
             self.vpn = None
             self.auto_cert = False
         self.fill_vpn_client_config()
+        self.check_default_variables()
         self.check_related_configs()
+
+    def check_default_variables(self):
+        """
+        A template enabled by default is attached to every new configuration,
+        including those of devices registering on their own, which have no
+        variables yet: each variable it uses needs a value (its own default,
+        another default template's, the setting or a built-in), otherwise
+        every registration would be refused.
+        """
+        if not self.default or not self.backend:
+            return
+        defined = set(BUILTIN_VARIABLES) | set(app_settings.CONTEXT) | set(self.default_values or {})
+        others = type(self)._default_manager.filter(default=True, backend=self.backend).exclude(pk=self.pk)
+        for values in others.values_list("default_values", flat=True):
+            defined |= set(self._meta.get_field("default_values").to_python(values) or {})
+        missing = sorted(name for name in used_variables(self.config) - defined if not VPN_VARIABLE.match(name))
+        if missing:
+            raise ValidationError(
+                {
+                    "default_values": _(
+                        "%(names)s: a template enabled by default needs a default value for each variable it "
+                        "uses (new devices have no variables of their own)."
+                    )
+                    % {"names": ", ".join(f"variable `{name}`" for name in missing)}
+                }
+            )
 
     def fill_vpn_client_config(self):
         """
@@ -182,27 +252,46 @@ class AbstractTemplate(BaseConfig):
         """
         if self._state.adding or not self.backend or not self._output_changed():
             return
-        errors = []
+        errors = {}
+        own_variables = used_variables(self.config)
+        removed_defaults = None
         for configs, templates in self._group_related_configs():
+            names = ", ".join(f'"{other.name}"' for other in configs[:3])
+            if len(configs) > 3:
+                names += _(" and %(count)d more") % {"count": len(configs) - 3}
+            undefined = configs[0].undefined_variables(templates)
+            if undefined:
+                # set arithmetic, no rendering
+                if removed_defaults is None:
+                    removed_defaults = self._removed_default_names()
+                for name, template in undefined:
+                    # on the field that stopped defining it, else on the one that started using it
+                    field = "default_values" if name in removed_defaults or name not in own_variables else "config"
+                    errors.setdefault(field, []).append(
+                        _("%(error)s, needed by configuration %(names)s")
+                        % {"error": undefined_message(name, template.name if template else None), "names": names}
+                    )
+                continue
             try:
                 configs[0].check_templates(templates)
             except ValidationError as error:
-                names = ", ".join(f'"{other.name}"' for other in configs[:3])
-                if len(configs) > 3:
-                    names += _(" and %(count)d more") % {"count": len(configs) - 3}
-                errors.append(
+                errors.setdefault(NON_FIELD_ERRORS, []).append(
                     _("Configuration %(names)s would become invalid: %(error)s")
                     % {"names": names, "error": " ".join(error.messages)}
                 )
         if errors:
             raise ValidationError(errors)
 
+    def _removed_default_names(self):
+        stored = type(self)._default_manager.filter(pk=self.pk).values_list("default_values", flat=True).first()
+        stored = self._meta.get_field("default_values").to_python(stored) or {}
+        return set(stored) - set(self.default_values or {})
+
     def _output_changed(self):
-        stored = type(self)._default_manager.filter(pk=self.pk).values("backend", "config").first()
+        stored = type(self)._default_manager.filter(pk=self.pk).values("backend", "config", "default_values").first()
         if stored is None:
             return True
-        stored_config = self._meta.get_field("config").to_python(stored["config"])
-        return stored["backend"] != self.backend or not _same_json(stored_config, self.config)
+        return self._differs_from(stored)
 
     def _group_related_configs(self):
         """``[(configs, templates)]``: related configs grouped by what they would merge to."""
@@ -215,11 +304,11 @@ class AbstractTemplate(BaseConfig):
             own = json.dumps(config.config, sort_keys=True)
             sources_key = (config.backend, tuple(str(template.pk) for template in templates), own)
             if sources_key not in sources_memo:
-                sources = json.dumps([template.config for template in templates], sort_keys=True) + own
-                sources_memo[sources_key] = sorted(set(VARIABLE.findall(sources)))
+                used = used_variables([[template.config for template in templates], config.config])
+                sources_memo[sources_key] = sorted(used)
             names = sources_memo[sources_key]
-            context = config.get_context() if names else {}
-            key = (*sources_key, tuple(str(context.get(name)) for name in names))
+            context = config.get_context(templates) if names else {}
+            key = (*sources_key, tuple(repr(context.get(name)) for name in names))
             groups.setdefault(key, ([], templates))[0].append(config)
         return list(groups.values())
 

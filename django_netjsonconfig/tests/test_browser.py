@@ -431,3 +431,73 @@ class TestEditorInBrowser(TestMixin, StaticLiveServerTestCase):
         self._submit()
         template = self.template_model.objects.get(name="office-vpn-client")
         self.assertEqual(template.vpn, vpn)
+
+    def test_device_variable_in_the_preview_and_saved(self):
+        page = self.page
+        template = self._create_template(
+            name="site",
+            config={
+                "interfaces": [{"name": "eth0", "type": "ethernet", "mtu": "{{ mtu }}"}],
+                "files": [{"path": "/etc/site", "mode": "0644", "contents": "site={{ site }}"}],
+            },
+            default_values={"mtu": "1500", "site": "unknown"},
+        )
+        self._open(self.config_model, "add")
+        page.fill("#id_name", "ap-variables")
+        page.fill("#id_mac_address", "00:11:22:33:44:77")
+        self._fill_extra_fields(self.config_model)
+        page.check(f".sortedm2m-items input[value='{template.pk}']")
+        # the device's variables: a key/value table
+        table = page.locator(".field-context .djnjc-variables-editor")
+        expect(table).to_have_attribute("data-ready", "true")
+        table.locator("button.json-editor-btn-add").first.click()
+        page.fill("[name='djnjc_context[0][name]']", "site")
+        page.fill("[name='djnjc_context[0][value]']", "lobby")
+        page.locator("[name='djnjc_context[0][value]']").blur()
+        page.wait_for_function("() => document.querySelector('#id_context').value.includes('lobby')")
+        overlay = self._preview()
+        files = overlay.locator(".djnjc-files")
+        expect(files).to_contain_text("site=lobby")
+        expect(files).to_contain_text("option mtu '1500'")
+        self._close_preview(overlay)
+        self._submit()
+        config = self.config_model.objects.get(name="ap-variables")
+        self.assertEqual(config.context, {"site": "lobby"})
+        # the change page says where each value comes from
+        page.goto(self._admin_url(self.config_model, "change", config.pk))
+        provenance = page.locator(".djnjc-variables-in-use")
+        expect(provenance).to_contain_text("device")
+        expect(provenance).to_contain_text('default of template "site"')
+
+    def test_placeholder_is_validated_with_the_default_value(self):
+        page = self.page
+        self._open(self.template_model, "add")
+        page.fill("#id_name", "mtu-variable")
+        self._fill_extra_fields(self.template_model)
+        table = page.locator(".field-default_values .djnjc-variables-editor")
+        expect(table).to_have_attribute("data-ready", "true")
+        table.locator("button.json-editor-btn-add").first.click()
+        page.fill("[name='djnjc_default_values[0][name]']", "mtu")
+        page.fill("[name='djnjc_default_values[0][value]']", "12")
+        page.locator("[name='djnjc_default_values[0][value]']").blur()
+        page.click("text=Configuration Menu")
+        page.check("#root-interfaces")
+        page.click("text=Configuration Menu")
+        page.click("text=Add Interface")
+        page.fill("[name='root[interfaces][0][name]']", "eth0")
+        mtu = page.locator("[name='root[interfaces][0][mtu]']")
+        mtu.fill("{{ mtu }}")
+        mtu.blur()
+        # the default value (12) is below the minimum: the same error as the server's
+        field = page.locator("[data-schemapath='root.interfaces.0.mtu']")
+        expect(field.locator(".errmsg")).to_be_visible()
+        expect(field.locator(".djnjc-placeholder-note")).to_contain_text("12")
+        page.fill("[name='djnjc_default_values[0][value]']", "1400")
+        page.locator("[name='djnjc_default_values[0][value]']").blur()
+        mtu.fill("{{mtu}}")
+        mtu.blur()
+        expect(field.locator(".errmsg")).to_be_hidden()
+        self._submit()
+        template = self.template_model.objects.get(name="mtu-variable")
+        self.assertEqual(template.default_values, {"mtu": "1400"})
+        self.assertIn("option mtu '1400'", template.backend_instance.render())

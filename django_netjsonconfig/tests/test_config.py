@@ -270,9 +270,11 @@ class TestConfigContext(TestMixin, TestCase):
         contents = config.json(dict=True)["files"][0]["contents"]
         self.assertEqual(contents, f"test at lab ({self.TEST_MAC_ADDRESS})")
 
-    def test_unknown_variables_are_left_untouched(self):
-        config = self._create_config(config=_info_file("{{ unknown }}"))
-        self.assertEqual(config.json(dict=True)["files"][0]["contents"], "{{ unknown }}")
+    def test_undefined_variables_are_refused(self):
+        # never a literal {{ unknown }} on a device (SPEC decision 14)
+        with self.assertRaises(ValidationError) as context:
+            self._create_config(config=_info_file("{{ unknown }}"))
+        self.assertEqual(context.exception.message_dict, {"config": ["variable `unknown` is not defined"]})
 
     def test_template_alone_has_no_context(self):
         template = self._create_template(config=_info_file("{{ name }}"))

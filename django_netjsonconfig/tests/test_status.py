@@ -322,7 +322,7 @@ class TestStatusOnContextChanges(StatusTestMixin, TestCase):
             self.assertStatus(config, "running")
 
     def test_context_used_by_template_flips_status_when_it_changes(self):
-        template = self._create_template(config=_info_file("{{ site }}"))
+        template = self._create_template(config=_info_file("{{ site }}"), default_values={"site": "rome"})
         config = self._applied_config(templates=[template])
         with override_settings(NETJSONCONFIG_CONTEXT={"site": "milan"}):
             config = self.config_model.objects.get(pk=config.pk)

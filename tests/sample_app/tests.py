@@ -28,6 +28,7 @@ MODULES = [
     "test_status",
     "test_template",
     "test_validation_messages",
+    "test_variables",
     "test_vpn",
     "test_vpn_sync",
 ]

@@ -12,13 +12,33 @@
   /** CodeMirror 6: loaded by loadCodeMirror() when the advanced mode first opens */
   let cm = libs.codemirror
   const gettext = window.gettext || ((text) => text)
-  /** a configuration variable such as {{ mtu }}: checked by the server once resolved */
-  const PLACEHOLDER = /\{\{\s*[\w.-]+\s*\}\}/
+  /** a configuration variable such as {{ mtu }} (netjsonconfig's syntax) */
+  const PLACEHOLDER = /\{\{\s*\w*\s*\}\}/
 
-  // a value holding a variable is accepted whatever the field's type or pattern
+  /** what variables.js knows of the page's variables: ``{ value, unresolved }`` */
+  function resolve (text) {
+    return window.djnjcResolveVariables ? window.djnjcResolveVariables(text) : { value: text, unresolved: [null] }
+  }
+
+  /** a resolved string as the type its field wants, like the server does (``"1500"`` for an integer) */
+  function typed (value, schema) {
+    const types = [].concat((schema && schema.type) || [])
+    if (/^-?\d+(\.\d+)?([eE][-+]?\d+)?$/.test(value) && (types.includes('integer') || types.includes('number'))) {
+      return Number(value)
+    }
+    if ((value === 'true' || value === 'false') && types.includes('boolean')) return value === 'true'
+    return value
+  }
+
+  // a value holding a variable is validated with the variable's value when the page
+  // knows it (SPEC decision 15); without a value it is accepted, with a note
   const validateSchema = libs.Validator.prototype._validateSchema
   libs.Validator.prototype._validateSchema = function (schema, value, path) {
-    if (typeof value === 'string' && PLACEHOLDER.test(value)) return []
+    if (typeof value === 'string' && PLACEHOLDER.test(value)) {
+      const resolved = resolve(value)
+      if (resolved.unresolved.length) return []
+      return validateSchema.call(this, schema, typed(resolved.value, schema), path)
+    }
     return validateSchema.call(this, schema, value, path)
   }
 
@@ -310,10 +330,15 @@
         if (hasPlaceholder && !note) {
           note = document.createElement('small')
           note.className = 'djnjc-placeholder-note'
-          note.textContent = gettext('Variable: its value is checked when the configuration is rendered.')
           input.after(note)
         } else if (!hasPlaceholder && note) {
           note.remove()
+        }
+        if (hasPlaceholder) {
+          const resolved = resolve(input.value)
+          note.textContent = resolved.unresolved.length
+            ? gettext('Variable without a value here: each configuration is checked with its own value.')
+            : `${gettext('Variable, value here:')} ${resolved.value}`
         }
       })
     }

@@ -17,10 +17,9 @@ decision 18 and the stored rendering:
     the archive currently served is not the one it last downloaded; it is
     behind since ``behind_since`` (set when the served archive stopped being
     the downloaded one, in the same guarded UPDATE that stores a rendering).
-
-The state follows the stored rendering: a config invalidated by a change
-and not rendered again yet (its status is ``modified``) keeps the state of
-its last rendering until the next poll, download or save renders it.
+    A config whose stored rendering was invalidated by a change and not
+    rendered again yet counts as behind too (its status is ``modified``);
+    if its output turns out unchanged, the next rendering puts it back.
 """
 
 import datetime
@@ -48,16 +47,17 @@ SYNC_STATE_LABELS = dict(SYNC_STATES)
 def sync_state_q(state):
     """The ``Q`` selecting the configs in ``state`` (one of ``SYNC_STATES``)."""
     never = Q(downloaded_checksum="")
-    in_sync = ~never & Q(applied_checksum=F("rendered_checksum"))
-    downloaded = ~never & ~Q(applied_checksum=F("rendered_checksum")) & Q(downloaded_checksum=F("rendered_checksum"))
+    pending = Q(rendered_version__isnull=True) | ~Q(rendered_version=F("render_version"))
+    applied = Q(applied_checksum=F("rendered_checksum"))
+    downloaded = Q(downloaded_checksum=F("rendered_checksum"))
     if state == "never":
         return never
     if state == "in_sync":
-        return in_sync
+        return ~never & ~pending & applied
     if state == "downloaded":
-        return downloaded
+        return ~never & ~pending & ~applied & downloaded
     if state == "behind":
-        return ~never & ~Q(applied_checksum=F("rendered_checksum")) & ~Q(downloaded_checksum=F("rendered_checksum"))
+        return ~never & (pending | (~applied & ~downloaded))
     raise ValueError(f"unknown sync state {state!r}")
 
 
@@ -74,6 +74,8 @@ def sync_state_of(config):
     """The sync state of a loaded ``config`` (the Python twin of ``sync_state_q()``)."""
     if not config.downloaded_checksum:
         return "never"
+    if config.rendered_version is None or config.rendered_version != config.render_version:
+        return "behind"
     if config.applied_checksum == config.rendered_checksum:
         return "in_sync"
     if config.downloaded_checksum == config.rendered_checksum:

@@ -179,10 +179,11 @@ def _store_seen(connection, state_model, pk, seen_at, threshold):
 # certificate expiry ----------------------------------------------------------
 
 
-def expiry_limit(now=None):
-    """Certificates whose ``validity_end`` is before this expire soon."""
+def expiry_limit(now=None, days=None):
+    """Certificates whose ``validity_end`` is before this expire soon (``days``: the window)."""
     now = now or timezone.now()
-    return now + datetime.timedelta(days=app_settings.EXPIRY_WARNING_DAYS)
+    days = app_settings.EXPIRY_WARNING_DAYS if days is None else days
+    return now + datetime.timedelta(days=days)
 
 
 def expires_soon(validity_end, now=None):
@@ -190,7 +191,7 @@ def expires_soon(validity_end, now=None):
     return validity_end is not None and validity_end <= expiry_limit(now)
 
 
-def expiring_certificates(vpn_model, vpnclient_model, now=None):
+def expiring_certificates(vpn_model, vpnclient_model, now=None, days=None):
     """
     What expires within the warning window (or has expired): the CAs and
     certificates of the VPN servers of ``vpn_model`` and the client
@@ -198,7 +199,7 @@ def expiring_certificates(vpn_model, vpnclient_model, now=None):
     ``(kind, name, validity_end, used by)`` tuples sorted by date. A fixed
     number of queries.
     """
-    limit = expiry_limit(now)
+    limit = expiry_limit(now, days)
     found = []
     servers = vpn_model._default_manager.select_related("ca", "cert")
     for vpn in servers.filter(Q(ca__validity_end__lte=limit) | Q(cert__validity_end__lte=limit)):

@@ -13,6 +13,8 @@ from django.utils.translation import ngettext
 
 from django_netjsonconfig.bulk import Refused, TemplateChange
 
+#: the admin action of each operation (the page posts back to it)
+ACTION_NAMES = {"add": "add_template", "remove": "remove_template", "defaults": "apply_default_templates"}
 #: how many affected configs the confirmation page names
 LISTED_CONFIGS = 200
 
@@ -109,7 +111,7 @@ class FleetActionsMixin:
             "opts": opts,
             "app_label": opts.app_label,
             "operation": operation,
-            "action": request.POST.get("action", ""),
+            "action": ACTION_NAMES[operation],
             "form": form,
             "plan": plan,
             "errors": errors,

@@ -21,6 +21,7 @@ MODULES = [
     "test_controller",
     "test_controller_fuzz",
     "test_device_state",
+    "test_fleet_browser",
     "test_fleet_bulk",
     "test_fleet_expiry",
     "test_fleet_state",

@@ -133,7 +133,8 @@ def record_seen(config):
     if state_model is None:
         return False
     interval = app_settings.LAST_SEEN_INTERVAL
-    database = router.db_for_write(state_model, instance=config)
+    # every poll asks: without database routers the answer is the config's database
+    database = router.db_for_write(state_model, instance=config) if router.routers else config._state.db or "default"
     key = (database, state_model, config.pk)
     now = time.monotonic()
     last = _seen.get(key)

@@ -7,9 +7,11 @@ Sync states, computed in SQL from the device-owned checksums of SPEC
 decision 18 and the stored rendering:
 
 ``never``
-    the device never downloaded a configuration through the controller;
+    the device never made a request (no "last seen" time) and never
+    downloaded a configuration through the controller;
 ``in_sync``
-    it reported running (applied) the archive currently served;
+    it downloaded and reported running (applied) the archive currently
+    served;
 ``downloaded``
     it downloaded the archive currently served but has not reported
     applying it;
@@ -26,8 +28,7 @@ import datetime
 import time
 
 from django.db import connections, router
-from django.db.models import CharField, Count, F, Q, Value
-from django.db.models.expressions import Case, When
+from django.db.models import Count, F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -44,48 +45,57 @@ SYNC_STATES = (
 SYNC_STATE_LABELS = dict(SYNC_STATES)
 
 
-def sync_state_q(state):
-    """The ``Q`` selecting the configs in ``state`` (one of ``SYNC_STATES``)."""
+def _seen_lookup(config_model):
+    """The lookup of ``last_seen`` from ``config_model`` (``None`` without a device-state model)."""
+    state_model = device_state_model(config_model) if config_model is not None else None
+    if state_model is None:
+        return None
+    return f"{state_model._meta.get_field('config').related_query_name()}__last_seen"
+
+
+def sync_state_q(state, config_model=None):
+    """
+    The ``Q`` selecting the configs in ``state`` (one of ``SYNC_STATES``).
+    With ``config_model``, a device that made requests (it has a "last seen"
+    time) but never downloaded counts as behind rather than never contacted.
+    """
     never = Q(downloaded_checksum="")
+    seen = _seen_lookup(config_model)
+    if seen is not None:
+        never &= Q(**{f"{seen}__isnull": True})
     pending = Q(rendered_version__isnull=True) | ~Q(rendered_version=F("render_version"))
     applied = Q(applied_checksum=F("rendered_checksum"))
-    downloaded = Q(downloaded_checksum=F("rendered_checksum"))
+    downloaded = ~Q(downloaded_checksum="") & Q(downloaded_checksum=F("rendered_checksum"))
     if state == "never":
         return never
     if state == "in_sync":
-        return ~never & ~pending & applied
+        return ~never & ~pending & applied & downloaded
     if state == "downloaded":
         return ~never & ~pending & ~applied & downloaded
     if state == "behind":
-        return ~never & (pending | (~applied & ~downloaded))
+        return ~never & (pending | ~downloaded)
     raise ValueError(f"unknown sync state {state!r}")
 
 
-def sync_state_expression():
-    """A ``Case`` giving each row its sync state (for ``annotate()``)."""
-    return Case(
-        *(When(sync_state_q(state), then=Value(state)) for state, _label in SYNC_STATES),
-        default=Value("never"),
-        output_field=CharField(),
-    )
-
-
-def sync_state_of(config):
+def sync_state_of(config, last_seen=None):
     """The sync state of a loaded ``config`` (the Python twin of ``sync_state_q()``)."""
     if not config.downloaded_checksum:
-        return "never"
+        return "behind" if last_seen is not None else "never"
     if config.rendered_version is None or config.rendered_version != config.render_version:
+        return "behind"
+    if config.downloaded_checksum != config.rendered_checksum:
         return "behind"
     if config.applied_checksum == config.rendered_checksum:
         return "in_sync"
-    if config.downloaded_checksum == config.rendered_checksum:
-        return "downloaded"
-    return "behind"
+    return "downloaded"
 
 
 def count_sync_states(queryset):
     """``{state: number of configs}`` for ``queryset``, in one query."""
-    counts = queryset.aggregate(**{state: Count("pk", filter=sync_state_q(state)) for state, _label in SYNC_STATES})
+    model = queryset.model
+    counts = queryset.aggregate(
+        **{state: Count("pk", filter=sync_state_q(state, model)) for state, _label in SYNC_STATES}
+    )
     return {state: counts[state] or 0 for state, _label in SYNC_STATES}
 
 

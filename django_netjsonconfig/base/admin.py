@@ -360,7 +360,7 @@ class SyncStateFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         if self.value() in fleet.SYNC_STATE_LABELS:
-            return queryset.filter(fleet.sync_state_q(self.value()))
+            return queryset.filter(fleet.sync_state_q(self.value(), queryset.model))
         return queryset
 
 
@@ -476,9 +476,11 @@ class AbstractConfigAdmin(FleetActionsMixin, BaseConfigAdmin):
 
     @admin.display(description=_("device has the current configuration"))
     def sync_state(self, obj):
-        state = fleet.sync_state_of(obj)
+        state = fleet.sync_state_of(obj, getattr(obj, "djnjc_last_seen", None))
         label = fleet.SYNC_STATE_LABELS[state]
-        if state == "behind" and obj.behind_since and obj.downloaded_checksum != obj.rendered_checksum:
+        if state == "behind" and not obj.downloaded_checksum:
+            label = _("behind: polls but never downloaded")
+        elif state == "behind" and obj.behind_since and obj.downloaded_checksum != obj.rendered_checksum:
             when = date_format(timezone.localtime(obj.behind_since), "DATETIME_FORMAT")
             label = _("behind since %(time)s") % {"time": when}
         elif state == "behind":

@@ -68,6 +68,14 @@ class TestSyncStates(FleetAdminMixin, TestCase):
         self._report(config, status="running")
         self.assertEqual(self._state(config), "in sync")
 
+    def test_a_device_that_polls_without_downloading_is_behind(self):
+        config = self._create_config(name="ap-polls")
+        self._checksum(config)
+        self.assertEqual(self._state(config), "behind: polls but never downloaded")
+        self.assertIn("behind (1)", self._list())
+        self.assertEqual(set(_state_cells(self._list(sync_state="behind"))), {config.name})
+        self.assertEqual(_state_cells(self._list(sync_state="never")), {})
+
     def test_behind_since_keeps_the_first_change_the_device_missed(self):
         config = self._create_config(name="ap-behind")
         self._get("download_config", config, key=config.key)

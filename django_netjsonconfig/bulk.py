@@ -110,9 +110,11 @@ class TemplateChange:
 
     def load(self, queryset, lock=False):
         """The configs of ``queryset`` with templates (ordered) and VPN clients: three queries."""
+        # the admin's queryset may be DISTINCT (filters across templates), which FOR UPDATE refuses
+        queryset = self.config_model._default_manager.using(queryset.db).filter(pk__in=queryset.values("pk"))
         queryset = queryset.defer("archive_db", "applied_archive").order_by("name")
-        if lock:
-            queryset = queryset.select_for_update(of=("self",)) if self._locks_rows(queryset) else queryset
+        if lock and self._locks_rows(queryset):
+            queryset = queryset.select_for_update(of=("self",))
         configs = list(queryset)
         pks = [config.pk for config in configs]
         config_column = self.templates_field.m2m_field_name()

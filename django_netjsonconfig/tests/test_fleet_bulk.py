@@ -73,6 +73,19 @@ class TestBulkActions(BulkTestMixin, TestCase):
         self.assertEqual(config.downloaded_checksum, config.rendered_checksum)
         self.assertIn("1400", config.json())
 
+    def test_selection_from_a_list_filtered_by_template(self):
+        # a filter across templates makes the admin's queryset DISTINCT
+        first = self._create_template(name="first", config={"interfaces": [{"name": "eth1", "type": "ethernet"}]})
+        added = self._create_template(name="added", config=GENERIC)
+        configs = self._configs(2)
+        for config in configs:
+            config.templates.add(first)
+        url = self._admin_url(self.config_model, "changelist") + f"?templates__id__exact={first.pk}"
+        data = {"action": "add_template", "_selected_action": [str(c.pk) for c in configs], "template": str(added.pk)}
+        response = self.client.post(url, {**data, "djnjc_step": "confirm"})
+        self.assertEqual(response.status_code, 302)
+        self.assertEqual(self._templates(configs[1]), ["first", "added"])
+
     def test_add_template_at_a_position(self):
         one = self._create_template(name="one", config={"interfaces": [{"name": "eth1", "type": "ethernet"}]})
         two = self._create_template(name="two", config={"interfaces": [{"name": "eth2", "type": "ethernet"}]})

@@ -152,3 +152,20 @@ class TestRenewal(ExpiryMixin, TestCase):
         self.assertStatus(self.other_vpn, "modified")
         self.assertStatus(self.without_vpn, "running")
         self.assertEqual(self._run_command()[0], 0)
+
+
+class TestFleetSettingsChecks(TestCase):
+    def _ids(self):
+        from django_netjsonconfig.checks import check_settings
+
+        return {error.id for error in check_settings(None)}
+
+    def test_defaults_pass(self):
+        self.assertFalse({"django_netjsonconfig.E009", "django_netjsonconfig.E010"} & self._ids())
+
+    def test_invalid_values_are_errors_naming_the_setting(self):
+        for value in (-1, "600", 1.5, True):
+            with override_settings(NETJSONCONFIG_LAST_SEEN_INTERVAL=value, NETJSONCONFIG_EXPIRY_WARNING_DAYS=value):
+                self.assertLessEqual({"django_netjsonconfig.E009", "django_netjsonconfig.E010"}, self._ids())
+        with override_settings(NETJSONCONFIG_LAST_SEEN_INTERVAL=0, NETJSONCONFIG_EXPIRY_WARNING_DAYS=0):
+            self.assertFalse({"django_netjsonconfig.E009", "django_netjsonconfig.E010"} & self._ids())

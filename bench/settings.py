@@ -6,7 +6,9 @@ that ``bench/common.py`` sets:
 * ``BENCH_DB``: ``sqlite`` (file ``BENCH_SQLITE_PATH``, LocMem cache) or
   ``postgres`` (database ``BENCH_PG_DB``, Redis cache ``BENCH_REDIS_URL``);
 * ``BENCH_CONN_MAX_AGE``: ``CONN_MAX_AGE`` of the database (seconds, or ``none``
-  for connections kept open, the default, as in the demo's production settings).
+  for connections kept open, the default, as in the demo's production settings);
+* ``BENCH_LAST_SEEN_INTERVAL``: ``NETJSONCONFIG_LAST_SEEN_INTERVAL`` (unset: the
+  default, 600 seconds; ``0`` writes "last seen" on every request, the worst case).
 """
 
 import os
@@ -17,6 +19,8 @@ DEBUG = False
 ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
 ROOT_URLCONF = "bench.urls"
 NETJSONCONFIG_SHARED_SECRET = os.environ.get("BENCH_SHARED_SECRET", "bench-shared-secret")
+if os.environ.get("BENCH_LAST_SEEN_INTERVAL"):
+    NETJSONCONFIG_LAST_SEEN_INTERVAL = int(os.environ["BENCH_LAST_SEEN_INTERVAL"])
 
 # plain HTTP on the loopback: no TLS redirect, no HSTS, no secure-only cookies
 SECURE_SSL_REDIRECT = False

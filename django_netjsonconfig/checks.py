@@ -119,6 +119,29 @@ def check_settings(app_configs, **kwargs):
     errors += _check_shared_secret()
     errors += _check_controller_cache_size()
     errors += _check_crl_validity()
+    errors += _check_fleet_settings()
+    return errors
+
+
+def _check_fleet_settings():
+    errors = []
+    for name, error_id, hint in (
+        (
+            "LAST_SEEN_INTERVAL",
+            "django_netjsonconfig.E009",
+            "Seconds between two writes of a device's last seen time (0: every request); the default is 600.",
+        ),
+        (
+            "EXPIRY_WARNING_DAYS",
+            "django_netjsonconfig.E010",
+            "Days before expiry a certificate is flagged; the default is 30.",
+        ),
+    ):
+        value = getattr(app_settings, name)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            errors.append(
+                Error(f"NETJSONCONFIG_{name} must be a whole number >= 0 (got {value!r}).", hint=hint, id=error_id)
+            )
     return errors
 
 

@@ -1,6 +1,6 @@
 """Concrete models of django-netjsonconfig."""
 
-from .base.config import AbstractConfig, TemplatesVpnMixin
+from .base.config import AbstractConfig, AbstractDeviceState, TemplatesVpnMixin
 from .base.template import AbstractTemplate
 from .base.vpn import AbstractVpn, AbstractVpnClient
 
@@ -22,4 +22,9 @@ class Vpn(AbstractVpn):
 
 class VpnClient(AbstractVpnClient):
     class Meta(AbstractVpnClient.Meta):
+        abstract = False
+
+
+class DeviceState(AbstractDeviceState):
+    class Meta(AbstractDeviceState.Meta):
         abstract = False

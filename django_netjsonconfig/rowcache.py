@@ -348,3 +348,29 @@ def install_triggers(model, using):
         # then read the database every time (and say so), migrate goes on
         logger.warning("could not install the change notification triggers of %s: %s", table, error)
     _triggers_checked.pop((connection.settings_dict["NAME"], table), None)
+
+
+def write_elsewhere(connection, model, write):
+    """
+    Runs ``write()``, a statement on ``connection`` that changes no row of
+    ``model``'s table (e.g. a device's "last seen" time in a table of its
+    own), without making the connection forget the rows of ``model`` it
+    remembers. PostgreSQL announces only changes to the table itself; on
+    SQLite the connection's own change counter moves with any write, so the
+    memory is told about this one. Returns what ``write()`` returns.
+    """
+    holder = connection.__dict__.get("_djnjc_memories")
+    raw = connection.connection
+    memory = None
+    if holder is not None and holder[0] is raw and raw is not None and not connection.in_atomic_block:
+        memory = holder[1].get(model._meta.db_table)
+    if not isinstance(memory, SQLiteMemory) or memory.version is None:
+        return write()
+    before = raw.total_changes
+    result = write()
+    if memory.version[1] == before and not raw.in_transaction:
+        # nothing else written by this connection since the memory's last
+        # look: it is as up to date as before (a commit by another
+        # connection still changes data_version and is noticed)
+        memory.version = (memory.version[0], raw.total_changes)
+    return result

@@ -35,6 +35,10 @@ DEFAULTS = {
     "CONTROLLER_CACHE_SIZE": 10000,
     # days a VPN server's CRL is valid; it is renewed once less than half remains
     "CRL_VALIDITY_DAYS": 7,
+    # seconds between two writes of a device's "last seen" time
+    "LAST_SEEN_INTERVAL": 600,
+    # days before expiry a CA or certificate is flagged (admin lists, command)
+    "EXPIRY_WARNING_DAYS": 30,
 }
 
 

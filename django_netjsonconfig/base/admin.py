@@ -15,10 +15,13 @@ from django.contrib import admin
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
+from django.db.models import F, Min
 from django.http import HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -26,9 +29,11 @@ from jsonfield.forms import JSONField
 from netjsonconfig import OpenVpn
 from netjsonconfig.exceptions import NetJsonConfigException
 
+from django_netjsonconfig import fleet
 from django_netjsonconfig import settings as app_settings
 from django_netjsonconfig.base.base import FORM_TEMPLATES
 from django_netjsonconfig.base.config import get_random_mac
+from django_netjsonconfig.bulk_admin import FleetActionsMixin
 from django_netjsonconfig.preview import archive_files, diff_files
 from django_netjsonconfig.utils import load_backend, send_file
 from django_netjsonconfig.variables import used_variables
@@ -386,10 +391,52 @@ class RenderErrorFilter(admin.SimpleListFilter):
         return queryset
 
 
-class AbstractConfigAdmin(BaseConfigAdmin):
-    list_display = ["name", "backend", "status", "last_ip", "created", "modified"]
-    list_filter = ["backend", "status", RenderErrorFilter, "templates", "created"]
-    actions = ["mark_modified"]
+class SyncStateFilter(admin.SimpleListFilter):
+    """
+    Configs by sync state (``fleet.SYNC_STATES``): whether each device has
+    the configuration served now. Each choice shows how many configs are in
+    that state (one query, whatever the number of configs).
+    """
+
+    title = _("device has the current configuration")
+    parameter_name = "sync_state"
+
+    def lookups(self, request, model_admin):
+        counts = fleet.count_sync_states(model_admin.get_fleet_queryset(request))
+        return [(state, f"{label} ({counts[state]})") for state, label in fleet.SYNC_STATES]
+
+    def queryset(self, request, queryset):
+        if self.value() in fleet.SYNC_STATE_LABELS:
+            return queryset.filter(fleet.sync_state_q(self.value(), queryset.model))
+        return queryset
+
+
+def _expiry_html(validity_end):
+    """A certificate's expiry date, flagged when within NETJSONCONFIG_EXPIRY_WARNING_DAYS (or past)."""
+    if validity_end is None:
+        return "-"
+    text = date_format(timezone.localtime(validity_end), "DATE_FORMAT")
+    if validity_end <= timezone.now():
+        return format_html('<span class="djnjc-expiring djnjc-expired">{} ({})</span>', text, _("expired"))
+    if fleet.expires_soon(validity_end):
+        return format_html('<span class="djnjc-expiring">{} ({})</span>', text, _("expires soon"))
+    return text
+
+
+class AbstractConfigAdmin(FleetActionsMixin, BaseConfigAdmin):
+    list_display = [
+        "name",
+        "backend",
+        "status",
+        "sync_state",
+        "last_seen",
+        "certificate_expiry",
+        "last_ip",
+        "created",
+        "modified",
+    ]
+    list_filter = ["backend", "status", SyncStateFilter, RenderErrorFilter, "templates", "created"]
+    actions = ["mark_modified", "add_template", "remove_template", "apply_default_templates"]
     search_fields = ["id", "name", "key", "mac_address", "last_ip"]
     fields = [
         "name",
@@ -476,6 +523,63 @@ class AbstractConfigAdmin(BaseConfigAdmin):
             _("source"),
             body,
         )
+
+    def get_queryset(self, request):
+        """
+        Without the stored archives (not shown, possibly large); on the list
+        with the last seen time and the earliest expiry of the VPN
+        certificates (client certificates and their CAs) of each config.
+        """
+        queryset = self.get_fleet_queryset(request)
+        if getattr(request, "_djnjc_changelist", False):
+            queryset = self._annotate_fleet(queryset)
+        return queryset
+
+    def get_fleet_queryset(self, request):
+        """The configs this admin shows, without list annotations (counts, bulk actions)."""
+        return super().get_queryset(request).defer("archive_db", "applied_archive")
+
+    def _annotate_fleet(self, queryset):
+        annotations = {}
+        state_model = fleet.device_state_model(self.model)
+        if state_model is not None:
+            name = state_model._meta.get_field("config").related_query_name()
+            annotations["djnjc_last_seen"] = F(f"{name}__last_seen")
+        client = self.model._meta.get_field("vpn").remote_field.through
+        clients = client._meta.get_field(self.model._meta.get_field("vpn").m2m_field_name()).related_query_name()
+        annotations["djnjc_cert_expiry"] = Min(f"{clients}__cert__validity_end")
+        annotations["djnjc_ca_expiry"] = Min(f"{clients}__vpn__ca__validity_end")
+        return queryset.annotate(**annotations)
+
+    def changelist_view(self, request, extra_context=None):
+        # the list page itself; actions get the plain queryset
+        request._djnjc_changelist = request.method == "GET"
+        return super().changelist_view(request, extra_context)
+
+    @admin.display(description=_("device has the current configuration"))
+    def sync_state(self, obj):
+        state = fleet.sync_state_of(obj, getattr(obj, "djnjc_last_seen", None))
+        label = fleet.SYNC_STATE_LABELS[state]
+        if state == "behind" and not obj.downloaded_checksum:
+            label = _("behind: polls but never downloaded")
+        elif state == "behind" and obj.behind_since and obj.downloaded_checksum != obj.rendered_checksum:
+            when = date_format(timezone.localtime(obj.behind_since), "DATETIME_FORMAT")
+            label = _("behind since %(time)s") % {"time": when}
+        elif state == "behind":
+            label = _("behind (changed, not rendered yet)") if obj.rendered_version != obj.render_version else label
+        return format_html('<span class="djnjc-sync djnjc-sync-{}">{}</span>', state, label)
+
+    @admin.display(description=_("last seen"), ordering="djnjc_last_seen")
+    def last_seen(self, obj):
+        value = getattr(obj, "djnjc_last_seen", None)
+        return date_format(timezone.localtime(value), "DATETIME_FORMAT") if value else "-"
+
+    @admin.display(description=_("VPN certificates expire"))
+    def certificate_expiry(self, obj):
+        dates = [
+            value for value in (getattr(obj, "djnjc_cert_expiry", None), getattr(obj, "djnjc_ca_expiry", None)) if value
+        ]
+        return _expiry_html(min(dates)) if dates else "-"
 
     def get_fields(self, request, obj=None):
         fields = super().get_fields(request, obj)
@@ -589,7 +693,17 @@ class AbstractVpnForm(UniqueErrorsMixin, forms.ModelForm):
 
 
 class AbstractVpnAdmin(BaseConfigAdmin):
-    list_display = ["name", "backend", "created", "modified"]
+    list_display = ["name", "backend", "ca_expiry", "cert_expiry", "created", "modified"]
+    list_select_related = ["ca", "cert"]
+
+    @admin.display(description=_("CA expires"), ordering="ca__validity_end")
+    def ca_expiry(self, obj):
+        return _expiry_html(obj.ca.validity_end if obj.ca_id else None)
+
+    @admin.display(description=_("certificate expires"), ordering="cert__validity_end")
+    def cert_expiry(self, obj):
+        return _expiry_html(obj.cert.validity_end if obj.cert_id else None)
+
     list_filter = ["backend", "ca", "created"]
     search_fields = ["id", "name", "host"]
     fields = [

@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import DatabaseError, models, router, transaction
 from django.db.models import Case, F, Max, Value, When
 from django.db.models.signals import post_save, pre_delete, pre_save
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from model_utils import Choices
 from model_utils.fields import StatusField
@@ -94,6 +95,7 @@ RENDERING_STATE_FIELDS = frozenset(
         "restore_status",
         "archive_db",
         "render_error",
+        "behind_since",
     }
 )
 
@@ -160,6 +162,9 @@ class AbstractConfig(BaseConfig):
     restore_status = models.CharField(max_length=16, blank=True, default="", editable=False)
     #: the archive whose MD5 is ``rendered_checksum``, served to devices as is
     archive_db = models.BinaryField(blank=True, null=True, editable=False)
+    #: when the served archive last stopped being the one the device had
+    #: downloaded (kept while the device stays behind; see ``fleet``)
+    behind_since = models.DateTimeField(_("behind since"), null=True, blank=True, editable=False)
     #: why the server could not render the current configuration (empty when it can)
     render_error = models.TextField(_("rendering error"), blank=True, default="", editable=False)
     #: MD5 of the archive the device last downloaded through the controller
@@ -419,6 +424,15 @@ class AbstractConfig(BaseConfig):
             self.render_error = message
             raise
         updates = {
+            # a new checksum makes a device that was in step behind from now;
+            # one already behind stays behind since the earlier time
+            "behind_since": Case(
+                When(rendered_checksum=checksum, then=F("behind_since")),
+                When(behind_since__isnull=True, then=Value(timezone.now())),
+                When(rendered_checksum=F("downloaded_checksum"), then=Value(timezone.now())),
+                default=F("behind_since"),
+                output_field=models.DateTimeField(),
+            ),
             "rendered_checksum": checksum,
             "rendered_fingerprint": render_fingerprint(),
             "rendered_version": version,
@@ -438,6 +452,8 @@ class AbstractConfig(BaseConfig):
             new_status = restore if self.status == "modified" else self.status
         if manager.filter(pk=self.pk, render_version=version).update(**updates):
             updates["status"] = new_status
+            del updates["behind_since"]  # an SQL expression: read again when needed
+            self.__dict__.pop("behind_since", None)
             for field, value in updates.items():
                 setattr(self, field, value)
         return checksum, archive
@@ -490,7 +506,10 @@ class AbstractConfig(BaseConfig):
                 logger.exception("Configuration %s cannot be rendered", self.pk)
                 result = None
         for field in RENDERING_STATE_FIELDS | {"status"}:
-            setattr(self, field, getattr(fresh, field))
+            if field in fresh.__dict__:
+                setattr(self, field, getattr(fresh, field))
+            else:
+                self.__dict__.pop(field, None)  # deferred: read again when needed
         self._drop_backend_cache()
         return result
 
@@ -929,3 +948,35 @@ def _install_checked_reverse_add(config_model):
         add.alters_data = True
 
     descriptor.related_manager_cls = CheckedReverseManager
+
+
+class AbstractDeviceState(models.Model):
+    """
+    What the server knows of a device besides its config row: when it was
+    last seen polling. Kept in a table of its own so that recording it
+    (``django_netjsonconfig.fleet.record_seen()``) never touches the config
+    rows the controller remembers between polls. Third-party apps declare
+    ``config`` pointing at their own Config model.
+    """
+
+    config = models.OneToOneField(
+        "django_netjsonconfig.Config",
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="device_state",
+        # written by polls outside the config's transaction: a config deleted
+        # meanwhile (even by raw SQL) never makes a poll fail; the ORM still
+        # deletes the state with its config
+        db_constraint=False,
+    )
+    #: last device request (poll, download, report), recorded at most once
+    #: per ``NETJSONCONFIG_LAST_SEEN_INTERVAL``
+    last_seen = models.DateTimeField(_("last seen"), null=True, blank=True)
+
+    class Meta:
+        abstract = True
+        verbose_name = _("device state")
+        verbose_name_plural = _("device states")
+
+    def __str__(self):
+        return str(self.config_id)

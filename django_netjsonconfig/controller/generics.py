@@ -43,6 +43,7 @@ from django.http import Http404
 from django.views.decorators.csrf import csrf_exempt
 from django.views.generic import View
 
+from django_netjsonconfig import fleet
 from django_netjsonconfig import settings as app_settings
 from django_netjsonconfig.rowcache import open_memory
 from django_netjsonconfig.utils import (
@@ -365,6 +366,14 @@ class BaseDeviceView(UpdateLastIpMixin, BaseControllerView):
         """Records the client address and the reported management IP (when changed)."""
         return self.update_last_ip(config, request, management_ip=self.get_management_ip(request))
 
+    def record_seen(self, config):
+        """
+        Records the device's "last seen" time, at most once per
+        ``NETJSONCONFIG_LAST_SEEN_INTERVAL`` (``fleet.record_seen()``): an
+        unchanged poll within the interval still costs no query.
+        """
+        return fleet.record_seen(config)
+
     def serve(self, request, pk, respond):
         """
         The steps of a device poll or download: lookup (404), key check
@@ -376,6 +385,7 @@ class BaseDeviceView(UpdateLastIpMixin, BaseControllerView):
         if bad_response:
             return bad_response
         self.update_device_info(config, request)
+        self.record_seen(config)
         try:
             return respond(config)
         except DatabaseError:
@@ -516,6 +526,7 @@ class BaseReportStatusView(CsrfExtemptMixin, BaseDeviceView):
         update_device_fields(config, status=status, error_reason=self.get_error_reason(request, status))
         if status in ("running", "applied"):
             self.record_applied(config)
+        self.record_seen(config)
         return ControllerResponse(
             f"report-result: success\ncurrent-status: {config.status}\n", content_type="text/plain"
         )
@@ -589,6 +600,7 @@ class BaseUpdateInfoView(CsrfExtemptMixin, BaseDeviceView):
         if bad_response:
             return bad_response
         update_device_fields(config, **self.get_info(request))
+        self.record_seen(config)
         return ControllerResponse("update-info: success", content_type="text/plain")
 
     def get_info(self, request):

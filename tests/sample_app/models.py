@@ -1,7 +1,7 @@
 from django.db import models
 from sortedm2m.fields import SortedManyToManyField
 
-from django_netjsonconfig.base.config import AbstractConfig, TemplatesVpnMixin
+from django_netjsonconfig.base.config import AbstractConfig, AbstractDeviceState, TemplatesVpnMixin
 from django_netjsonconfig.base.template import AbstractTemplate
 from django_netjsonconfig.base.vpn import AbstractVpn, AbstractVpnClient
 
@@ -51,4 +51,13 @@ class VpnClient(AbstractVpnClient):
     cert = models.OneToOneField("django_x509.Cert", on_delete=models.CASCADE, blank=True, null=True)
 
     class Meta(AbstractVpnClient.Meta):
+        abstract = False
+
+
+class DeviceState(AbstractDeviceState):
+    config = models.OneToOneField(
+        "config.Config", on_delete=models.CASCADE, primary_key=True, related_name="device_state", db_constraint=False
+    )
+
+    class Meta(AbstractDeviceState.Meta):
         abstract = False

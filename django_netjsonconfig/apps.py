@@ -125,8 +125,8 @@ class DjangoNetjsonconfigApp(AppConfig):
         """
         Receiver of ``post_migrate``: on PostgreSQL, (re)installs the triggers
         that announce changes of the config table to the connections
-        answering device polls from memory (``django_netjsonconfig.rowcache``).
+        answering device polls from memory (``django_netjsonconfig.memory``).
         """
-        from .rowcache import install_triggers
+        from .memory import install_triggers
 
         install_triggers(self.config_model, using)

@@ -44,7 +44,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.generic import View
 
 from django_netjsonconfig import settings as app_settings
-from django_netjsonconfig.rowcache import open_memory
+from django_netjsonconfig.memory import open_memory
 from django_netjsonconfig.utils import (
     ControllerResponse,
     constant_time_in,
@@ -185,7 +185,7 @@ class CompiledLookup:
     model, loaded columns and database.
 
     The rows read are remembered by the database connection
-    (``django_netjsonconfig.rowcache``), which learns of every change to the
+    (``django_netjsonconfig.memory``), which learns of every change to the
     table without a query: an unchanged config is then answered without
     asking the database at all.
     """
@@ -203,7 +203,7 @@ class CompiledLookup:
         self.attnames = [column.target.attname for column in self.columns]
         self.pk_field = model._meta.pk
         self._converters = weakref.WeakKeyDictionary()
-        # rows of a single table can be remembered between polls (rowcache):
+        # rows of a single table can be remembered between polls (see memory):
         # changes to that table are all the memory learns about
         tables = {join.table_name for join in compiler.query.alias_map.values()}
         self.rememberable = tables == {model._meta.db_table}
@@ -243,20 +243,20 @@ class CompiledLookup:
         value = self.parse_pk(pk)
         connection = connections[self.db]
         memory = open_memory(connection, self.model) if self.rememberable else None
-        if memory is not None:
-            values = memory.get(value, self)
-            if values is not None:
-                return self.instance(values)
-            ticket = memory.ticket()
-        with connection.cursor() as cursor:
-            cursor.execute(self.sql, [self.pk_field.get_db_prep_value(value, connection)])
-            row = cursor.fetchone()
-        if row is None:
+        if memory is None:
+            values = self.fetch(value, connection)
+        else:
+            values = memory.read(value, self, lambda: self.fetch(value, connection))
+        if values is None:
             raise Http404("No such object")
-        values = self._convert(row, connection)
-        if memory is not None:
-            memory.put(value, self, values, ticket)
         return self.instance(values)
+
+    def fetch(self, pk, connection):
+        """The converted column values of the row ``pk`` read from the database, ``None`` if there is none."""
+        with connection.cursor() as cursor:
+            cursor.execute(self.sql, [self.pk_field.get_db_prep_value(pk, connection)])
+            row = cursor.fetchone()
+        return None if row is None else self._convert(row, connection)
 
     def parse_pk(self, pk):
         """``pk`` as the primary key field's Python value; ``Http404`` when malformed."""

@@ -856,7 +856,7 @@ class TestSecrets(ControllerTestMixin, TestCase):
 class ChecksumInvalidationTests(ControllerTestMixin):
     """
     The checksum devices poll changes exactly when the rendered output changes
-    (also run by ``test_rowcache`` with polls answered from memory).
+    (also run by ``test_memory`` with polls answered from memory).
     """
 
     def _template(self, name, mtu):

@@ -22,7 +22,7 @@ MODULES = [
     "test_controller_fuzz",
     "test_device_state",
     "test_registration_race",
-    "test_rowcache",
+    "test_memory",
     "test_schema_view",
     "test_status",
     "test_template",

@@ -25,7 +25,7 @@ import logging
 from django.http import Http404
 from django.views.generic import View
 
-from django_netjsonconfig.controller.generics import CsrfExemptMixin
+from django_netjsonconfig.controller.generics import CsrfExemptMixin, ModelRequiredMixin
 from django_netjsonconfig.utils import (
     ControllerResponse,
     describe_request,
@@ -38,7 +38,7 @@ from django_netjsonconfig.utils import (
 logger = logging.getLogger(__name__)
 
 
-class BaseVpnView(CsrfExemptMixin, View):
+class BaseVpnView(CsrfExemptMixin, ModelRequiredMixin, View):
     """
     Common steps of the two endpoints: method check (405), lookup (404), key
     check (400/403), then ``respond(vpn)``; a rendering failure answers 500.
@@ -47,6 +47,7 @@ class BaseVpnView(CsrfExemptMixin, View):
 
     #: concrete Vpn model the view works on (required)
     model = None
+    model_description = "a concrete VPN server model (a subclass of AbstractVpn)"
     http_method_names = ["get", "head"]
 
     def get_queryset(self):

@@ -10,6 +10,7 @@ import uuid
 from unittest import mock
 from urllib.parse import urlencode
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db.models.signals import post_init
 from django.http import Http404
 from django.test import Client, RequestFactory, TestCase, override_settings
@@ -973,6 +974,29 @@ class TestLookup(ControllerTestMixin, TestCase):
         self.assertEqual(self._checksum_with(NarrowedChecksumView, visible).status_code, 200)
         with self.assertRaises(Http404):
             self._checksum_with(NarrowedChecksumView, hidden)
+
+    def test_narrowed_queryset_declared_request_independent_is_compiled_and_still_narrows(self):
+        hidden = self._create_config(name="hidden", mac_address="00:11:22:33:44:66", key="k" * 32)
+        visible = self._create_config()
+
+        class CompiledNarrowedChecksumView(BaseChecksumView):
+            model = Config
+            compiled_lookup = True
+
+            def get_queryset(self):
+                return super().get_queryset().exclude(name="hidden")
+
+        self.assertEqual(self._checksum_with(CompiledNarrowedChecksumView, visible).status_code, 200)
+        with self.assertRaises(Http404):
+            self._checksum_with(CompiledNarrowedChecksumView, hidden)
+
+    def test_view_without_model_fails_with_a_readable_message(self):
+        class NoModelChecksumView(BaseChecksumView):
+            pass
+
+        config = self._create_config()
+        with self.assertRaisesMessage(ImproperlyConfigured, "NoModelChecksumView has no model: set its 'model'"):
+            self._checksum_with(NoModelChecksumView, config)
 
     def test_polled_config_has_the_stored_values(self):
         config = self._create_config()

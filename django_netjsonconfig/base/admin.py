@@ -25,10 +25,11 @@ from netjsonconfig import OpenVpn
 from netjsonconfig.exceptions import NetJsonConfigException
 
 from django_netjsonconfig import settings as app_settings
+from django_netjsonconfig.backends import load_backend
 from django_netjsonconfig.base.base import FORM_TEMPLATES
 from django_netjsonconfig.base.config import get_random_mac
+from django_netjsonconfig.controller.responses import send_file
 from django_netjsonconfig.preview import archive_files, diff_files
-from django_netjsonconfig.utils import load_backend, send_file
 from django_netjsonconfig.widgets import JsonSchemaWidget
 
 logger = logging.getLogger(__name__)

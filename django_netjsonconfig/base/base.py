@@ -21,8 +21,9 @@ from model_utils.fields import AutoCreatedField, AutoLastModifiedField
 from netjsonconfig.exceptions import ValidationError as SchemaError
 
 from django_netjsonconfig import settings as app_settings
+from django_netjsonconfig.backends import load_backend
+from django_netjsonconfig.netjson import json_roundtrip
 from django_netjsonconfig.schema_errors import describe_rule, schema_error_message, source_path
-from django_netjsonconfig.utils import json_roundtrip, load_backend
 
 
 def backend_choices():

@@ -17,8 +17,8 @@ from model_utils.fields import StatusField
 
 from django_netjsonconfig import settings as app_settings
 from django_netjsonconfig import template_selection
+from django_netjsonconfig.netjson import ordered_copy
 from django_netjsonconfig.template_selection import TemplatesField
-from django_netjsonconfig.utils import ordered_copy
 from django_netjsonconfig.validators import key_validator, mac_address_validator, normalize_mac_address
 
 from .base import BaseConfig

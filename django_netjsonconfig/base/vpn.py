@@ -21,7 +21,7 @@ from django_netjsonconfig import settings as app_settings
 from django_netjsonconfig.base.base import BaseConfig, config_field, vpn_backend_choices
 from django_netjsonconfig.base.config import get_random_key
 from django_netjsonconfig.dh import default_dh_parameters, generate_dh_parameters, is_dh_pem
-from django_netjsonconfig.utils import json_roundtrip
+from django_netjsonconfig.netjson import json_roundtrip
 from django_netjsonconfig.validators import key_validator
 
 #: extensions of automatically created server certificates. SPEC 8.2 names

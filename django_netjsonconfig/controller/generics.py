@@ -39,20 +39,11 @@ from django.views.generic import View
 
 from django_netjsonconfig import settings as app_settings
 from django_netjsonconfig.controller.lookup import CompiledLookup
-from django_netjsonconfig.utils import (
-    ControllerResponse,
-    constant_time_in,
-    describe_request,
-    forbid_unallowed,
-    get_client_ip,
-    get_object_or_404,
-    invalid_response,
-    normalize_ip,
-    request_param,
-    send_file,
-    update_device_fields,
-    update_last_ip,
-)
+from django_netjsonconfig.controller.params import constant_time_in, forbid_unallowed, request_param
+from django_netjsonconfig.controller.responses import ControllerResponse, describe_request, invalid_response, send_file
+from django_netjsonconfig.device_writes import update_device_fields, update_last_ip
+from django_netjsonconfig.ip_addresses import get_client_ip, normalize_ip
+from django_netjsonconfig.shortcuts import get_object_or_404
 from django_netjsonconfig.validators import mac_address_validator, normalize_mac_address
 
 logger = logging.getLogger(__name__)

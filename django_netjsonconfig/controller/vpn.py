@@ -26,14 +26,9 @@ from django.http import Http404
 from django.views.generic import View
 
 from django_netjsonconfig.controller.generics import CsrfExemptMixin, ModelRequiredMixin
-from django_netjsonconfig.utils import (
-    ControllerResponse,
-    describe_request,
-    forbid_unallowed,
-    get_object_or_404,
-    invalid_response,
-    send_file,
-)
+from django_netjsonconfig.controller.params import forbid_unallowed
+from django_netjsonconfig.controller.responses import ControllerResponse, describe_request, invalid_response, send_file
+from django_netjsonconfig.shortcuts import get_object_or_404
 
 logger = logging.getLogger(__name__)
 

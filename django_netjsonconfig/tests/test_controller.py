@@ -22,8 +22,9 @@ from django_netjsonconfig.controller.generics import (
     BaseRegisterView,
     BaseReportStatusView,
 )
+from django_netjsonconfig.controller.responses import send_config
 from django_netjsonconfig.tests import TestMixin, installed_config_model, installed_controller_views
-from django_netjsonconfig.utils import get_controller_urls, send_config
+from django_netjsonconfig.utils import get_controller_urls
 
 Config = installed_config_model()
 views = installed_controller_views()

@@ -232,3 +232,17 @@ class TestSystemChecks(SimpleTestCase):
             (error,) = checks.check_settings(None)
         self.assertIn("NETJSONCONFIG_DEFAULT_BACKEND", error.msg)
         self.assertIn("None", error.hint)
+
+
+class TestConfigModelAccessor(SimpleTestCase):
+    def test_get_config_model_is_the_concrete_model_of_the_installed_app(self):
+        from django_netjsonconfig import get_config_model
+        from django_netjsonconfig.base.config import AbstractConfig
+
+        config_model = get_config_model()
+        self.assertTrue(issubclass(config_model, AbstractConfig))
+        self.assertFalse(config_model._meta.abstract)
+        self.assertIs(apps.get_model(config_model._meta.label), config_model)
+
+    def test_x509_listed_in_installed_apps_raises_no_warning(self):
+        self.assertNotIn("django_netjsonconfig.W004", [message.id for message in run_checks()])

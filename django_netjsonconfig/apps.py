@@ -74,6 +74,19 @@ class DjangoNetjsonconfigApp(AppConfig):
             )
 
     def connect_signals(self):
+        """
+        Connects the receivers that keep the models of this app consistent
+        (called by ``ready()``, after ``__setmodels__()``): the
+        ``m2m_changed`` receivers of the templates relation and the rules of
+        ``django_netjsonconfig.template_selection``; the receivers flagging
+        configs when a template is deleted or a row is written raw; the
+        deletion of VPN clients; the VPN receivers of
+        ``django_netjsonconfig.vpn_receivers`` (configs follow their CA and
+        certificates); the change triggers installed after ``migrate``.
+        Every connection has a ``dispatch_uid`` naming this app's label, so
+        an extending app may call it again or override it and call
+        ``super()``.
+        """
         from . import template_selection
 
         config_model = self.config_model
@@ -100,7 +113,7 @@ class DjangoNetjsonconfigApp(AppConfig):
         # VPN files of devices follow their CA and client certificates
         import swapper
 
-        from .vpn_signals import VpnServerReceivers, X509ChangeReceivers
+        from .vpn_receivers import VpnServerReceivers, X509ChangeReceivers
 
         x509 = X509ChangeReceivers(self.vpnclient_model)
         servers = VpnServerReceivers(self.vpnclient_model._meta.get_field("vpn").related_model)

@@ -340,6 +340,15 @@ class RenderErrorFilter(admin.SimpleListFilter):
 
 
 class AbstractConfigAdmin(BaseConfigAdmin):
+    """
+    Admin of device configurations, to register with a concrete Config model
+    (``admin.site.register(Config, ConfigAdmin)``) and a ``form`` subclassing
+    ``AbstractConfigForm`` with that model in its ``Meta``. Adds the JSON
+    editor, the preview, the archive download, the "Mark as modified"
+    action and a filter on rendering errors; the device-reported fields are
+    read-only.
+    """
+
     list_display = ["name", "backend", "status", "last_ip", "created", "modified"]
     list_filter = ["backend", "status", RenderErrorFilter, "templates", "created"]
     actions = ["mark_modified"]
@@ -413,6 +422,11 @@ class AbstractConfigAdmin(BaseConfigAdmin):
 
 
 class AbstractTemplateAdmin(BaseConfigAdmin):
+    """
+    Admin of templates, to register with a concrete Template model; with the
+    JSON editor, the preview and the archive download of ``BaseConfigAdmin``.
+    """
+
     list_display = ["name", "type", "backend", "default", "created", "modified"]
     list_filter = ["backend", "type", "default", "created"]
     search_fields = ["name"]
@@ -479,6 +493,12 @@ class AbstractVpnForm(UniqueErrorsMixin, forms.ModelForm):
 
 
 class AbstractVpnAdmin(BaseConfigAdmin):
+    """
+    Admin of VPN servers, to register with a concrete Vpn model and a
+    ``form`` subclassing ``AbstractVpnForm`` with that model in its ``Meta``;
+    new OpenVPN servers start from ``VPN_SERVER_DEFAULTS``.
+    """
+
     list_display = ["name", "backend", "created", "modified"]
     list_filter = ["backend", "ca", "created"]
     search_fields = ["id", "name", "host"]

@@ -262,7 +262,7 @@ class TestVpnServer(VpnTestMixin, TestCase):
 
 
 class TestOpenVpnServerBackend(TestCase):
-    """The schema behind the VPN server editor (SPEC 8.1)."""
+    """The schema behind the VPN server editor."""
 
     schema = ServerOpenVpn.schema
 

@@ -12,8 +12,8 @@ from django.db import connections
 from django.test import TestCase, override_settings
 from django.urls import reverse
 
+from django_netjsonconfig.tests.controller_testing import HEADER, SECRET, ControllerTestMixin
 from django_netjsonconfig.tests.test_admin import AdminTestMixin
-from django_netjsonconfig.tests.test_controller import HEADER, SECRET, ControllerTestMixin
 
 
 class TestArchiveHistory(ControllerTestMixin, TestCase):

@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.django import TransactionTestCase as HypothesisTransactionTestCase
 
 from django_netjsonconfig import memory
-from django_netjsonconfig.tests.test_controller import ChecksumInvalidationTests, ControllerTestMixin
+from django_netjsonconfig.tests.controller_testing import ChecksumInvalidationTests, ControllerTestMixin
 
 #: how long a test waits for PostgreSQL to deliver a notification
 DELIVERY_TIMEOUT = 5

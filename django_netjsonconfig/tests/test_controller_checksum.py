@@ -115,6 +115,7 @@ class TestChecksum(ControllerTestMixin, TestCase):
 
 class TestPollingCost(ControllerTestMixin, TestCase):
     def test_polling_an_unchanged_config_costs_one_query_and_no_write(self):
+        """Guards an optimisation: the stored checksum and the compiled lookup (a failure means slower polls, not wrong answers)."""
         config = self._create_config()
         config.templates.add(self._create_template())
         first = self._checksum(config)
@@ -123,6 +124,7 @@ class TestPollingCost(ControllerTestMixin, TestCase):
         self.assertEqual(first, second)
 
     def test_downloading_an_unchanged_config_is_served_from_the_stored_archive(self):
+        """Guards an optimisation: the archive stored with the checksum is served without rendering."""
         config = self._create_config()
         config.templates.add(self._create_template())
         checksum = self._checksum(config)
@@ -257,6 +259,7 @@ class TestLookup(ControllerTestMixin, TestCase):
         self.assertEqual(polled.stored_checksum, config.get_cached_checksum())
 
     def test_polled_config_is_built_as_from_db_builds_it(self):
+        """Guards an optimisation: ``CompiledLookup`` builds instances without ``Model.from_db()``; they must be indistinguishable."""
         config = self._create_config()
         config.get_cached_checksum()
         for view in (views.ChecksumView(), views.DownloadConfigView()):

@@ -64,6 +64,7 @@ class TestArchiveHistory(ControllerTestMixin, TestCase):
         self.assertIsNone(stored.applied_archive)
 
     def test_repeated_reports_and_downloads_write_nothing_new(self):
+        """Guards an optimisation: device requests write only the columns that changed."""
         config = self._create_config()
         self._download(config)
         self._report(config, status="running")

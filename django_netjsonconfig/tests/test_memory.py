@@ -1,8 +1,8 @@
 """
 Device polls answered from the memory of the database connection
-(``django_netjsonconfig.memory``): an unchanged config costs no query, and
-every change, made on this connection, on another one or by another server,
-is seen by the next poll.
+(``django_netjsonconfig.memory``), an optimisation these tests guard: an
+unchanged config costs no query, and every change, made on this connection,
+on another one or by another server, is seen by the next poll.
 
 These are ``TransactionTestCase``\\ s: the memory is only used outside
 transactions, and ``TestCase`` runs every test inside one.

@@ -598,7 +598,9 @@ class TestVpnChangesReachDevices(VpnTestMixin, TestCase):
         ca = self.vpn.ca
         ca.renew()
         cert = self._vpnclient(self.config).cert
-        cert.x509.verify_directly_issued_by(self._reload(ca).x509)
+        renewed = self._reload(ca).x509
+        self.assertEqual(cert.x509.issuer, renewed.subject)
+        cert.x509.verify_directly_issued_by(renewed)  # raises unless signed by the renewed key
 
     def test_renamed_ca_common_name_moves_the_ca_file(self):
         checksum = self.config.checksum

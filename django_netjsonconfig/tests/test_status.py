@@ -153,7 +153,7 @@ class TestStatusOnTemplateSelection(StatusTestMixin, TestCase):
         self.assertStoredChecksumIsReal(config)
 
     def test_set_with_same_selection_keeps_status_and_writes_nothing(self):
-        """Guards an optimisation too: an unchanged ``templates.set()`` costs one read."""
+        """Guards an optimisation: an unchanged ``templates.set()`` costs one read."""
         template = self._create_template()
         config = self._applied_config(templates=[template])
         with self.assertNumQueries(1):  # reading the current selection

@@ -209,34 +209,31 @@ class TestLookup(ControllerTestMixin, TestCase):
         request = RequestFactory().get("/", {"key": config.key}, REMOTE_ADDR="10.1.1.1")
         return view_class.as_view()(request, pk=config.pk.hex)
 
-    def test_overridden_queryset_narrows_what_devices_can_reach(self):
-        hidden = self._create_config(name="hidden", mac_address="00:11:22:33:44:66", key="k" * 32)
-        visible = self._create_config()
-
+    def _narrowed_view(self, compiled_lookup=None):
         class NarrowedChecksumView(BaseChecksumView):
             model = Config
 
             def get_queryset(self):
                 return super().get_queryset().exclude(name="hidden")
 
-        self.assertEqual(self._checksum_with(NarrowedChecksumView, visible).status_code, 200)
-        with self.assertRaises(Http404):
-            self._checksum_with(NarrowedChecksumView, hidden)
+        if compiled_lookup is not None:
+            NarrowedChecksumView.compiled_lookup = compiled_lookup
+        return NarrowedChecksumView
 
-    def test_narrowed_queryset_declared_request_independent_is_compiled_and_still_narrows(self):
+    def assertNarrowed(self, view_class):
         hidden = self._create_config(name="hidden", mac_address="00:11:22:33:44:66", key="k" * 32)
         visible = self._create_config()
-
-        class CompiledNarrowedChecksumView(BaseChecksumView):
-            model = Config
-            compiled_lookup = True
-
-            def get_queryset(self):
-                return super().get_queryset().exclude(name="hidden")
-
-        self.assertEqual(self._checksum_with(CompiledNarrowedChecksumView, visible).status_code, 200)
+        self.assertEqual(self._checksum_with(view_class, visible).status_code, 200)
         with self.assertRaises(Http404):
-            self._checksum_with(CompiledNarrowedChecksumView, hidden)
+            self._checksum_with(view_class, hidden)
+
+    def test_overridden_queryset_narrows_what_devices_can_reach(self):
+        view_class = self._narrowed_view()
+        self.assertFalse(view_class.compiled_lookup)  # built for every request, as written
+        self.assertNarrowed(view_class)
+
+    def test_narrowed_queryset_declared_request_independent_is_compiled_and_still_narrows(self):
+        self.assertNarrowed(self._narrowed_view(compiled_lookup=True))
 
     def test_view_without_model_fails_with_a_readable_message(self):
         class NoModelChecksumView(BaseChecksumView):

@@ -21,8 +21,11 @@ import sys
 import types
 
 from django.conf import settings
+from django.utils.functional import empty
 
 PREFIX = "NETJSONCONFIG_"
+#: what ``Setting`` reads for a setting the project does not set
+UNSET = object()
 
 
 class Setting:
@@ -41,10 +44,17 @@ class Setting:
     def __get__(self, instance, owner=None):
         if instance is None:
             return self
-        try:
-            return getattr(settings, self.setting_name)
-        except AttributeError:
+        # the settings object django.conf.settings forwards to (the one
+        # override_settings swaps in), read directly: device polls read a few
+        # settings each, and an unset one then costs no exception
+        current = settings._wrapped
+        if current is empty:
+            value = getattr(settings, self.setting_name, UNSET)  # configures the settings
+        else:
+            value = getattr(current, self.setting_name, UNSET)
+        if value is UNSET:
             return self.default(instance) if callable(self.default) else self.default
+        return value
 
 
 def _first_path(choices_name):

@@ -222,6 +222,11 @@ class TemplateScaleMixin(TestMixin):
 
 
 class TestTemplateChangesScale(TemplateScaleMixin, TestCase):
+    """
+    The query-count tests here guard an optimisation: saving or validating a
+    template costs a number of queries that does not grow with its configs.
+    """
+
     def test_saving_template_costs_the_same_queries_for_5_and_50_configs(self):
         few = self._queries(self._edit(self._template_used_by(5)).save)
         self.template_model.objects.all().delete()

@@ -186,3 +186,19 @@ def _config_model():
         return get_config_model()
     except ImproperlyConfigured:
         return None
+
+
+@register()
+def check_x509_installed(app_configs, **kwargs):
+    """``django_x509`` is needed by the VPN models: a project should list it in ``INSTALLED_APPS``."""
+    from django_netjsonconfig import apps as netjsonconfig_apps
+
+    if not netjsonconfig_apps.x509_registered_implicitly:
+        return []
+    return [
+        Warning(
+            "django_x509 is not in INSTALLED_APPS: django-netjsonconfig registered it implicitly.",
+            hint="Add 'django_x509' to INSTALLED_APPS.",
+            id="django_netjsonconfig.W004",
+        )
+    ]

@@ -245,3 +245,11 @@ class TestConfigModelAccessor(SimpleTestCase):
 
     def test_x509_listed_in_installed_apps_raises_no_warning(self):
         self.assertNotIn("django_netjsonconfig.W004", [message.id for message in run_checks()])
+
+    def test_x509_registered_implicitly_is_a_named_warning_with_a_hint(self):
+        from django_netjsonconfig import apps as netjsonconfig_apps
+
+        with mock.patch.object(netjsonconfig_apps, "x509_registered_implicitly", True):
+            warnings = [message for message in run_checks() if message.id == "django_netjsonconfig.W004"]
+        self.assertEqual(len(warnings), 1)
+        self.assertEqual(warnings[0].hint, "Add 'django_x509' to INSTALLED_APPS.")

@@ -8,7 +8,7 @@ Developer entry point; needs only Python >= 3.10 and git.
 
 Both create (once) a virtualenv in ``.venv`` with the package and its test
 requirements installed in editable mode. Extra arguments are passed on:
-``python3 dev.py test django_netjsonconfig.tests.test_controller``,
+``python3 dev.py test django_netjsonconfig.tests.test_controller_checksum``,
 ``python3 dev.py demo 0.0.0.0:8000``.
 """
 

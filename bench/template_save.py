@@ -266,7 +266,7 @@ def child(args):
 
 def drop_change_triggers(connection, config_model):
     """Drops the triggers announcing config changes (to measure what they cost a save)."""
-    from django_netjsonconfig.rowcache import _trigger_names
+    from django_netjsonconfig.memory import _trigger_names
 
     table = connection.ops.quote_name(config_model._meta.db_table)
     with connection.cursor() as cursor:

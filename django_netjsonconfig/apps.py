@@ -3,19 +3,28 @@
 from django.apps import AppConfig, apps
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.db.models.signals import m2m_changed, post_delete, post_migrate
+from django.db.models.signals import m2m_changed, post_delete, post_migrate, post_save, pre_delete, pre_save
 from django.utils.translation import gettext_lazy as _
 
 from . import settings as app_settings
 
+#: whether ``register_x509_app()`` had to register django_x509 (the system
+#: check ``django_netjsonconfig.W004`` then asks to list it)
+x509_registered_implicitly = False
 
-def _install_x509_if_missing():
+
+def register_x509_app():
     """
-    The 0.5.6 README lists only django_netjsonconfig, django.contrib.admin,
-    sortedm2m and reversion in INSTALLED_APPS, yet the VPN models point at
-    django-x509's CA and certificates. Projects set up from that README get
-    django_x509 registered here, while the registry is being populated.
+    Registers ``django_x509`` when ``INSTALLED_APPS`` does not list it.
+
+    The VPN models point at django-x509's CA and certificates, but the 0.5.6
+    README lists only django_netjsonconfig, django.contrib.admin, sortedm2m
+    and reversion in ``INSTALLED_APPS``; projects set up from it keep
+    working: django_x509 is added to the app registry while it is being
+    populated (before any model is imported), and the system check
+    ``django_netjsonconfig.W004`` asks to list it explicitly.
     """
+    global x509_registered_implicitly
     if apps.apps_ready or "django_x509" in apps.app_configs:
         return
     for entry in settings.INSTALLED_APPS:
@@ -24,6 +33,7 @@ def _install_x509_if_missing():
     app_config = AppConfig.create("django_x509")
     app_config.apps = apps
     apps.app_configs[app_config.label] = app_config
+    x509_registered_implicitly = True
 
 
 class DjangoNetjsonconfigApp(AppConfig):
@@ -39,7 +49,7 @@ class DjangoNetjsonconfigApp(AppConfig):
 
     def __init__(self, app_name, app_module):
         super().__init__(app_name, app_module)
-        _install_x509_if_missing()
+        register_x509_app()
 
     def ready(self):
         self.__setmodels__()
@@ -64,25 +74,46 @@ class DjangoNetjsonconfigApp(AppConfig):
             )
 
     def connect_signals(self):
-        from .base.config import install_diff_based_set
+        """
+        Connects the receivers that keep the models of this app consistent
+        (called by ``ready()``, after ``__setmodels__()``): the
+        ``m2m_changed`` receivers of the templates relation and the rules of
+        ``django_netjsonconfig.template_selection``; the receivers flagging
+        configs when a template is deleted or a row is written raw; the
+        deletion of VPN clients; the VPN receivers of
+        ``django_netjsonconfig.vpn_receivers`` (configs follow their CA and
+        certificates); the change triggers installed after ``migrate``.
+        Every connection has a ``dispatch_uid`` naming this app's label, so
+        an extending app may call it again or override it and call
+        ``super()``.
+        """
+        from . import template_selection
 
         config_model = self.config_model
+        template_model = config_model._meta.get_field("templates").related_model
         through = config_model.templates.through
         uid = f"{self.label}_{config_model._meta.model_name}"
+        template_selection.connect(config_model)
         for receiver in (config_model.clean_templates, config_model.templates_changed, config_model.manage_vpn_clients):
             m2m_changed.connect(receiver, sender=through, dispatch_uid=f"{uid}_{receiver.__name__}")
+        # deleting a template, or writing one raw (fixtures, reverts), flags
+        # the configs that use it; a config written raw is flagged too
+        for signal, receiver, sender in (
+            (pre_delete, template_model.pre_delete, template_model),
+            (post_save, template_model.raw_saved, template_model),
+            (pre_save, config_model.prepare_raw_save, config_model),
+        ):
+            signal.connect(receiver, sender=sender, dispatch_uid=f"{sender._meta.label_lower}_{receiver.__name__}")
         post_delete.connect(
             self.vpnclient_model.post_delete,
             sender=self.vpnclient_model,
             dispatch_uid=f"{uid}_vpnclient_post_delete",
         )
-        install_diff_based_set(config_model)
         post_migrate.connect(self.install_change_triggers, sender=self, dispatch_uid=f"{uid}_change_triggers")
         # VPN files of devices follow their CA and client certificates
         import swapper
-        from django.db.models.signals import post_save, pre_save
 
-        from .vpn_signals import VpnServerReceivers, X509ChangeReceivers
+        from .vpn_receivers import VpnServerReceivers, X509ChangeReceivers
 
         x509 = X509ChangeReceivers(self.vpnclient_model)
         servers = VpnServerReceivers(self.vpnclient_model._meta.get_field("vpn").related_model)
@@ -107,8 +138,8 @@ class DjangoNetjsonconfigApp(AppConfig):
         """
         Receiver of ``post_migrate``: on PostgreSQL, (re)installs the triggers
         that announce changes of the config table to the connections
-        answering device polls from memory (``django_netjsonconfig.rowcache``).
+        answering device polls from memory (``django_netjsonconfig.memory``).
         """
-        from .rowcache import install_triggers
+        from .memory import install_triggers
 
         install_triggers(self.config_model, using)

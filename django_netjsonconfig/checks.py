@@ -1,9 +1,10 @@
 """System checks of django-netjsonconfig (ids ``django_netjsonconfig.E00x``/``W00x``)."""
 
-from django.apps import apps
 from django.core.checks import Error, Warning, register
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
+from django_netjsonconfig import get_config_model
 from django_netjsonconfig import settings as app_settings
 
 #: characters the 2017 agent sends unencoded in its registration request
@@ -204,12 +205,11 @@ def check_database_connections(app_configs, databases=None, **kwargs):
 
 
 def _config_model():
-    """The concrete Config model of the installed (or extending) app, ``None`` when there is none."""
-    for app_config in apps.get_app_configs():
-        config_model = getattr(app_config, "config_model", None)
-        if config_model is not None:
-            return config_model
-    return None
+    """The configuration model, ``None`` when no installed app provides one (checks must not raise)."""
+    try:
+        return get_config_model()
+    except ImproperlyConfigured:
+        return None
 
 
 def _check_context_overrides():
@@ -227,6 +227,22 @@ def _check_context_overrides():
             "NETJSONCONFIG_CONTEXT overrides the built-in variable(s) %s of every configuration."
             % ", ".join(overridden),
             hint="Rename the variable(s) unless every device must get the same value.",
+            id="django_netjsonconfig.W005",
+        )
+    ]
+
+
+@register()
+def check_x509_installed(app_configs, **kwargs):
+    """``django_x509`` is needed by the VPN models: a project should list it in ``INSTALLED_APPS``."""
+    from django_netjsonconfig import apps as netjsonconfig_apps
+
+    if not netjsonconfig_apps.x509_registered_implicitly:
+        return []
+    return [
+        Warning(
+            "django_x509 is not in INSTALLED_APPS: django-netjsonconfig registered it implicitly.",
+            hint="Add 'django_x509' to INSTALLED_APPS.",
             id="django_netjsonconfig.W004",
         )
     ]

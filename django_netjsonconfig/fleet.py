@@ -34,7 +34,7 @@ from django.utils.translation import gettext_lazy as _
 
 from django_netjsonconfig import settings as app_settings
 from django_netjsonconfig.base.config import AbstractDeviceState
-from django_netjsonconfig.rowcache import write_elsewhere
+from django_netjsonconfig.memory import write_elsewhere
 
 SYNC_STATES = (
     ("in_sync", _("in sync")),

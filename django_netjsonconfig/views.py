@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import condition, require_safe
 
 from django_netjsonconfig import settings as app_settings
-from django_netjsonconfig.utils import load_backend
+from django_netjsonconfig.backends import load_backend
 
 #: the schemas only change with the code: browsers may cache them until a restart
 _STARTED = timezone.now().replace(microsecond=0)

@@ -31,11 +31,12 @@ from netjsonconfig.exceptions import NetJsonConfigException
 
 from django_netjsonconfig import fleet
 from django_netjsonconfig import settings as app_settings
+from django_netjsonconfig.backends import load_backend
 from django_netjsonconfig.base.base import FORM_TEMPLATES
 from django_netjsonconfig.base.config import get_random_mac
 from django_netjsonconfig.bulk_admin import FleetActionsMixin
+from django_netjsonconfig.controller.responses import send_file
 from django_netjsonconfig.preview import archive_files, diff_files
-from django_netjsonconfig.utils import load_backend, send_file
 from django_netjsonconfig.variables import used_variables
 from django_netjsonconfig.widgets import JsonSchemaWidget, VariablesWidget
 
@@ -424,6 +425,16 @@ def _expiry_html(validity_end):
 
 
 class AbstractConfigAdmin(FleetActionsMixin, BaseConfigAdmin):
+    """
+    Admin of device configurations, to register with a concrete Config model
+    (``admin.site.register(Config, ConfigAdmin)``) and a ``form`` subclassing
+    ``AbstractConfigForm`` with that model in its ``Meta``. Adds the JSON
+    editor, the variables table, the preview, the archive download, the
+    fleet columns and filters (sync state, last seen, certificate expiry),
+    the "Mark as modified" and bulk template actions and a filter on
+    rendering errors; the device-reported fields are read-only.
+    """
+
     list_display = [
         "name",
         "backend",
@@ -616,6 +627,11 @@ class AbstractConfigAdmin(FleetActionsMixin, BaseConfigAdmin):
 
 
 class AbstractTemplateAdmin(BaseConfigAdmin):
+    """
+    Admin of templates, to register with a concrete Template model; with the
+    JSON editor, the preview and the archive download of ``BaseConfigAdmin``.
+    """
+
     list_display = ["name", "type", "backend", "default", "created", "modified"]
     list_filter = ["backend", "type", "default", "created"]
     search_fields = ["name"]
@@ -693,6 +709,13 @@ class AbstractVpnForm(UniqueErrorsMixin, forms.ModelForm):
 
 
 class AbstractVpnAdmin(BaseConfigAdmin):
+    """
+    Admin of VPN servers, to register with a concrete Vpn model and a
+    ``form`` subclassing ``AbstractVpnForm`` with that model in its ``Meta``;
+    new OpenVPN servers start from ``VPN_SERVER_DEFAULTS``. The list shows
+    when the CA and the server certificate expire.
+    """
+
     list_display = ["name", "backend", "ca_expiry", "cert_expiry", "created", "modified"]
     list_select_related = ["ca", "cert"]
 

@@ -23,8 +23,9 @@ from netjsonconfig.backends.base import backend as backend_module
 from netjsonconfig.exceptions import ValidationError as SchemaError
 
 from django_netjsonconfig import settings as app_settings
+from django_netjsonconfig.backends import load_backend
+from django_netjsonconfig.netjson import json_roundtrip
 from django_netjsonconfig.schema_errors import describe_rule, relevant_error, schema_error_message, source_path
-from django_netjsonconfig.utils import json_roundtrip, load_backend
 from django_netjsonconfig.variables import resolve_typed_placeholders, unresolved_paths, used_variables
 
 

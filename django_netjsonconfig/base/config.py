@@ -7,21 +7,20 @@ import secrets
 import string
 import uuid
 from collections import OrderedDict
-from contextlib import contextmanager
 
 import netjsonconfig
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, models, router, transaction
 from django.db.models import Case, F, Max, Value, When
-from django.db.models.signals import post_save, pre_delete, pre_save
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from model_utils import Choices
 from model_utils.fields import StatusField
-from sortedm2m.fields import SortedManyToManyField
 
 from django_netjsonconfig import settings as app_settings
-from django_netjsonconfig.utils import ordered_copy
+from django_netjsonconfig import template_selection
+from django_netjsonconfig.netjson import ordered_copy
+from django_netjsonconfig.template_selection import TemplatesField
 from django_netjsonconfig.validators import key_validator, mac_address_validator, normalize_mac_address
 from django_netjsonconfig.variables import BUILTIN_VARIABLES, clean_variables, undefined_message, used_variables
 
@@ -215,7 +214,7 @@ class AbstractConfig(BaseConfig):
         if self._state.adding:
             with transaction.atomic(using=using):
                 super().save(*args, **kwargs)
-                if not getattr(self, DEFER_FIRST_RENDERING, False):
+                if not getattr(self, template_selection.DEFER_FIRST_RENDERING, False):
                     self.store_first_rendering()
             return
         update_fields = kwargs.get("update_fields")
@@ -576,10 +575,12 @@ class TemplatesVpnMixin(models.Model):
     """
     Ordered templates and VPN clients of a config. Combine it with
     ``AbstractConfig``; third-party apps redeclare ``templates`` and ``vpn`` to
-    point at their own models.
+    point at their own models. How the selection of templates changes
+    (validation first, ``set()`` applied as one step) is described in
+    ``django_netjsonconfig.template_selection``.
     """
 
-    templates = SortedManyToManyField(
+    templates = TemplatesField(
         "django_netjsonconfig.Template",
         related_name="config_relations",
         verbose_name=_("templates"),
@@ -605,7 +606,7 @@ class TemplatesVpnMixin(models.Model):
             return super().save(*args, **kwargs)
         try:
             with transaction.atomic():
-                with _flag(self, DEFER_FIRST_RENDERING):
+                with template_selection.flagged(self, template_selection.DEFER_FIRST_RENDERING):
                     super().save(*args, **kwargs)
                     default_templates = list(self.get_default_templates())
                     if default_templates:
@@ -679,7 +680,7 @@ class TemplatesVpnMixin(models.Model):
         checked after those already attached; called by a form with a list of
         templates, that list is the whole selection, checked in its order.
         """
-        if action != "pre_add" or getattr(instance, CHECKED_FLAG, False):
+        if action != "pre_add" or template_selection.is_checked(instance):
             return
         if kwargs.get("reverse"):
             for config in cls._default_manager.filter(pk__in=pk_set).prefetch_related("templates"):
@@ -731,20 +732,26 @@ class TemplatesVpnMixin(models.Model):
         reverse side (``template.config_relations.add(config)``) the template
         is placed after the config's other templates.
         """
-        _remember_cleared_configs(cls, action, instance, kwargs)
-        if _in_bulk_set(instance):
+        template_selection.remember_cleared_configs(cls, action, instance, kwargs)
+        if template_selection.in_bulk_set(instance):
             return
-        if action in PRE_ACTIONS:
+        if action in template_selection.PRE_ACTIONS:
             # a config never rendered gets its rendering before the change
             if kwargs.get("reverse"):
-                pks = instance._djnjc_cleared_configs if action == "pre_clear" else kwargs.get("pk_set") or ()
+                if action == "pre_clear":
+                    pks = getattr(instance, template_selection.CLEARED_CONFIGS, ())
+                else:
+                    pks = kwargs.get("pk_set") or ()
                 cls.store_missing_renderings(cls._default_manager.filter(pk__in=pks))
-            elif not instance.rendered_checksum and not getattr(instance, DEFER_FIRST_RENDERING, False):
+            elif not instance.rendered_checksum and not getattr(
+                instance, template_selection.DEFER_FIRST_RENDERING, False
+            ):
                 cls.store_missing_renderings(cls._default_manager.filter(pk=instance.pk))
             return
-        if action not in POST_ACTIONS:
+        if action not in template_selection.POST_ACTIONS:
             return
-        for config in _configs_of_signal(cls, instance, action, kwargs.get("reverse"), kwargs.get("pk_set")):
+        reverse, pk_set = kwargs.get("reverse"), kwargs.get("pk_set")
+        for config in template_selection.configs_of_signal(cls, instance, action, reverse, pk_set):
             if action == "post_add" and kwargs.get("reverse"):
                 config._move_template_last(instance)
             config.rerender()
@@ -756,10 +763,10 @@ class TemplatesVpnMixin(models.Model):
         require, and re-renders the config if any client changed (the client
         certificates are configuration variables).
         """
-        _remember_cleared_configs(cls, action, instance, kwargs)
-        if action not in POST_ACTIONS or _in_bulk_set(instance):
+        template_selection.remember_cleared_configs(cls, action, instance, kwargs)
+        if action not in template_selection.POST_ACTIONS or template_selection.in_bulk_set(instance):
             return
-        for config in _configs_of_signal(cls, instance, action, kwargs.get("reverse"), pk_set):
+        for config in template_selection.configs_of_signal(cls, instance, action, kwargs.get("reverse"), pk_set):
             if config.sync_vpn_clients():
                 config.rerender()
 
@@ -798,156 +805,6 @@ class TemplatesVpnMixin(models.Model):
                 changed = True
         self._drop_backend_cache()
         return changed
-
-
-POST_ACTIONS = ("post_add", "post_remove", "post_clear")
-PRE_ACTIONS = ("pre_add", "pre_remove", "pre_clear")
-
-
-#: set on a config while ``templates.set()`` runs: receivers wait for the end
-BULK_SET_FLAG = "_djnjc_setting_templates"
-#: set on a config while templates already validated are being added
-CHECKED_FLAG = "_djnjc_templates_checked"
-#: set on a new config while its default templates are still to be added
-DEFER_FIRST_RENDERING = "_djnjc_defer_first_rendering"
-
-
-def _in_bulk_set(instance):
-    return getattr(instance, BULK_SET_FLAG, False)
-
-
-@contextmanager
-def _flag(instance, name):
-    previous = getattr(instance, name, False)
-    setattr(instance, name, True)
-    try:
-        yield
-    finally:
-        setattr(instance, name, previous)
-
-
-def _remember_cleared_configs(config_model, action, instance, kwargs):
-    # after a reverse clear (template.config_relations.clear()) the relation
-    # is gone: note which configs had the template while it is still there
-    if action == "pre_clear" and kwargs.get("reverse"):
-        configs = config_model._default_manager.filter(templates=instance)
-        instance._djnjc_cleared_configs = list(configs.values_list("pk", flat=True))
-
-
-def _configs_of_signal(config_model, instance, action, reverse, pk_set):
-    if not reverse:
-        return [instance]
-    if action == "post_clear":
-        pk_set = getattr(instance, "_djnjc_cleared_configs", ())
-    return list(config_model._default_manager.filter(pk__in=pk_set or ()))
-
-
-def _resolve_templates(template_model, objs):
-    """Template instances for ``objs`` (instances or primary keys), in order."""
-    pks = [obj for obj in objs if not isinstance(obj, template_model)]
-    found = {str(template.pk): template for template in template_model._default_manager.filter(pk__in=pks)}
-    templates = []
-    for obj in objs:
-        if isinstance(obj, template_model):
-            templates.append(obj)
-        elif str(obj) in found:
-            templates.append(found[str(obj)])
-        else:
-            raise template_model.DoesNotExist(f"{template_model._meta.object_name} {obj} does not exist.")
-    return templates
-
-
-def _through_str(through):
-    return through.template.name
-
-
-def install_diff_based_set(config_model):
-    """
-    Installs the template-selection behaviour of ``config_model`` (called by
-    ``DjangoNetjsonconfigApp.connect_signals()``):
-
-    * ``config.templates.set(...)`` is a no-op when the ordered selection is
-      unchanged, and otherwise validates the new selection first and applies
-      it as one step: django-sortedm2m implements ``set()`` as "clear then
-      add", which would delete and recreate VPN clients (and re-issue their
-      certificates) on every admin save;
-    * ``add()`` on both sides validates before writing anything;
-    * deleting a template, or writing one raw (fixtures, reverts), flags the
-      configs that use it; a config written raw is flagged too.
-    """
-    descriptor = config_model.templates
-    # the admin's delete confirmation lists the ordering rows: show template names
-    descriptor.through.__str__ = _through_str
-    base_manager = descriptor.related_manager_cls
-    if getattr(base_manager, "_djnjc_diff_based", False):
-        return  # already installed (ready() may run more than once)
-    template_model = config_model._meta.get_field("templates").related_model
-    for signal, receiver, sender in (
-        (pre_delete, template_model.pre_delete, template_model),
-        (post_save, template_model.raw_saved, template_model),
-        (pre_save, config_model.prepare_raw_save, config_model),
-    ):
-        signal.connect(receiver, sender=sender, dispatch_uid=f"{sender._meta.label_lower}_{receiver.__name__}")
-
-    class DiffBasedSortedManager(base_manager):
-        _djnjc_diff_based = True
-
-        def add(self, *objs, **kwargs):
-            # validated here, before django opens its transaction: a conflict
-            # then leaves the caller's transaction usable
-            templates = _resolve_templates(self.model, objs)
-            config = self.instance
-            if not getattr(config, CHECKED_FLAG, False):
-                existing = list(self.all())
-                config.check_templates(existing + [template for template in templates if template not in existing])
-            with _flag(config, CHECKED_FLAG):
-                super().add(*templates, **kwargs)
-
-        add.alters_data = True
-
-        def set(self, objs, **kwargs):
-            templates = _resolve_templates(self.model, list(objs))
-            if [template.pk for template in templates] == list(self.values_list("pk", flat=True)):
-                return
-            config = self.instance
-            config.check_templates(templates)
-            with transaction.atomic():
-                if not config.rendered_checksum:
-                    type(config).store_missing_renderings(type(config)._default_manager.filter(pk=config.pk))
-                with _flag(config, CHECKED_FLAG), _flag(config, BULK_SET_FLAG):
-                    super().set(templates, **kwargs)
-                config.sync_vpn_clients()
-                config.rerender()
-
-        set.alters_data = True
-
-    descriptor.related_manager_cls = DiffBasedSortedManager
-    _install_checked_reverse_add(config_model)
-
-
-def _install_checked_reverse_add(config_model):
-    """
-    Makes ``template.config_relations.add(config)`` validate the configs
-    before django opens its transaction, like the forward ``add()``.
-    """
-    field = config_model._meta.get_field("templates")
-    descriptor = getattr(field.related_model, field.remote_field.get_accessor_name())
-    base_manager = descriptor.related_manager_cls
-
-    class CheckedReverseManager(base_manager):
-        def add(self, *objs, **kwargs):
-            template = self.instance
-            if not getattr(template, CHECKED_FLAG, False):
-                pks = [getattr(obj, "pk", obj) for obj in objs]
-                configs = config_model._default_manager.filter(pk__in=pks).exclude(templates=template)
-                for config in configs.prefetch_related("templates"):
-                    config.check_templates([*config.templates.all(), template])
-            with _flag(template, CHECKED_FLAG):
-                super().add(*objs, **kwargs)
-
-        add.alters_data = True
-
-    descriptor.related_manager_cls = CheckedReverseManager
 
 
 class AbstractDeviceState(models.Model):

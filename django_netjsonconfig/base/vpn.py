@@ -21,10 +21,10 @@ from django_netjsonconfig import settings as app_settings
 from django_netjsonconfig.base.base import BaseConfig, config_field, vpn_backend_choices
 from django_netjsonconfig.base.config import get_random_key
 from django_netjsonconfig.dh import default_dh_parameters, generate_dh_parameters, is_dh_pem
-from django_netjsonconfig.utils import json_roundtrip
+from django_netjsonconfig.netjson import json_roundtrip
 from django_netjsonconfig.validators import key_validator
 
-#: extensions of automatically created server certificates. SPEC 8.2 names
+#: extensions of automatically created server certificates. 0.5.6 used
 #: nsCertType=server, but django-x509 1.4 encodes that bit in the padding of
 #: the BIT STRING (03 02 07 40), so OpenSSL reads no server bit and OpenVPN
 #: clients refuse the server ("unsuitable certificate purpose"). The extended
@@ -608,7 +608,14 @@ class AbstractVpnClient(models.Model):
         return cert
 
     def get_context(self):
-        """The configuration variables of this client (SPEC 5.4)."""
+        """
+        The configuration variables of this client: the path and contents of
+        the CA certificate (file ``ca-<ca id>-<ca common name>.pem``, spaces
+        as ``_``) and, with a client certificate, the paths and contents of
+        that certificate and its key (``client-<vpn uuid hex>.pem``,
+        ``key-<vpn uuid hex>.pem``), all under ``NETJSONCONFIG_CERT_PATH``;
+        the variable names are those of ``Vpn._get_auto_context_keys()``.
+        """
         vpn = self.vpn
         keys = vpn._get_auto_context_keys()
         cert_path = app_settings.CERT_PATH

@@ -30,36 +30,21 @@ Nothing is written for a rejected request.
 import hashlib
 import json
 import logging
-import uuid
-import weakref
 
-from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, ValidationError
-from django.db import DEFAULT_DB_ALIAS, DatabaseError, IntegrityError, connections, models, router, transaction
+from django.core.exceptions import ImproperlyConfigured, RequestDataTooBig, TooManyFieldsSent, ValidationError
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import BinaryField, Case, F, Value, When
-from django.db.models.base import ModelState
-from django.db.models.query_utils import DeferredAttribute
-from django.db.models.signals import post_init, pre_init
-from django.http import Http404
 from django.views.decorators.csrf import csrf_exempt
 from django.views.generic import View
 
 from django_netjsonconfig import fleet
 from django_netjsonconfig import settings as app_settings
-from django_netjsonconfig.rowcache import open_memory
-from django_netjsonconfig.utils import (
-    ControllerResponse,
-    constant_time_in,
-    describe_request,
-    forbid_unallowed,
-    get_client_ip,
-    get_object_or_404,
-    invalid_response,
-    normalize_ip,
-    request_param,
-    send_file,
-    update_device_fields,
-    update_last_ip,
-)
+from django_netjsonconfig.controller.lookup import CompiledLookup
+from django_netjsonconfig.controller.params import constant_time_in, forbid_unallowed, request_param
+from django_netjsonconfig.controller.responses import ControllerResponse, describe_request, invalid_response, send_file
+from django_netjsonconfig.device_writes import update_device_fields, update_last_ip
+from django_netjsonconfig.ip_addresses import get_client_ip, normalize_ip
+from django_netjsonconfig.shortcuts import get_object_or_404
 from django_netjsonconfig.validators import mac_address_validator, normalize_mac_address
 
 logger = logging.getLogger(__name__)
@@ -70,9 +55,6 @@ INVALID_CHARACTERS = ("\x00", "\ufffd")
 
 #: answer when a registration keeps colliding with concurrent ones
 _CONFLICT_MESSAGE = "Another device is registering with the same data, try again."
-
-#: how many URL spellings of primary keys a lookup keeps parsed
-PARSED_PKS_LIMIT = 20000
 
 #: status values accepted for a stored one (today's agent sends ``applied``)
 STATUS_ALIASES = {"applied": "running", "running": "applied"}
@@ -105,7 +87,24 @@ class UpdateLastIpMixin:
         return update_last_ip(config, request, **fields)
 
 
-class BaseControllerView(View):
+class ModelRequiredMixin:
+    """
+    A view bound to a model by its ``model`` attribute: without one, the
+    first request fails with ``ImproperlyConfigured`` saying so.
+    """
+
+    #: what ``model`` must be, for the error message
+    model_description = "a concrete configuration model (a subclass of AbstractConfig)"
+
+    def setup(self, request, *args, **kwargs):
+        if self.model is None:
+            raise ImproperlyConfigured(
+                f"{type(self).__name__} has no model: set its 'model' attribute to {self.model_description}."
+            )
+        super().setup(request, *args, **kwargs)
+
+
+class BaseControllerView(ModelRequiredMixin, View):
     """
     Common base of the controller views: the ``model`` attribute, request
     bodies that cannot be parsed (too large, too many fields) answered with a
@@ -178,135 +177,6 @@ class BaseControllerView(View):
         return value[:max_length] if max_length else value
 
 
-class CompiledLookup:
-    """
-    The SELECT of one config by primary key, compiled once by the ORM and then
-    run with a plain cursor; rows are converted like the ORM converts them and
-    returned as model instances (``Model.from_db``). Cached per view class,
-    model, loaded columns and database.
-
-    The rows read are remembered by the database connection
-    (``django_netjsonconfig.rowcache``), which learns of every change to the
-    table without a query: an unchanged config is then answered without
-    asking the database at all.
-    """
-
-    _cache = {}
-
-    def __init__(self, queryset):
-        model = queryset.model
-        self.model, self.db = model, queryset.db
-        compiler = queryset.filter(pk=uuid.UUID(int=0)).query.get_compiler(using=self.db)
-        self.sql, params = compiler.as_sql()
-        if len(params) != 1:
-            raise ValueError("the lookup must have the primary key as its only parameter")
-        self.columns = [column for column, _sql, _alias in compiler.select]
-        self.attnames = [column.target.attname for column in self.columns]
-        self.pk_field = model._meta.pk
-        self._converters = weakref.WeakKeyDictionary()
-        # rows of a single table can be remembered between polls (rowcache):
-        # changes to that table are all the memory learns about
-        tables = {join.table_name for join in compiler.query.alias_map.values()}
-        self.rememberable = tables == {model._meta.db_table}
-        # Model.from_db() runs Model.__init__ over every field; when neither
-        # is customised and every loaded field is a plain attribute, the same
-        # instance can be built directly (see instance())
-        self.plain_model = (
-            model.__init__ is models.Model.__init__
-            and model.from_db.__func__ is models.Model.from_db.__func__
-            and all(column.target.descriptor_class is DeferredAttribute for column in self.columns)
-        )
-        #: primary key values as given in URLs -> parsed (a pure function, bounded)
-        self._parsed_pks = {}
-
-    @classmethod
-    def for_view(cls, view):
-        """The lookup of ``view`` (``None`` when its queryset cannot be compiled this way)."""
-        # every poll asks: without database routers the answer is the default database
-        database = router.db_for_read(view.model) if router.routers else DEFAULT_DB_ALIAS
-        only_fields = view.only_fields
-        if type(only_fields) is not tuple:
-            only_fields = tuple(only_fields)
-        cache_key = (type(view), view.model, database, only_fields)
-        try:
-            return cls._cache[cache_key]
-        except KeyError:
-            pass
-        try:
-            lookup = cls(view.get_lookup_queryset())
-        except (ValueError, AttributeError, TypeError):
-            lookup = None
-        cls._cache[cache_key] = lookup
-        return lookup
-
-    def get(self, pk):
-        """The config with primary key ``pk``; ``Http404`` if missing or malformed."""
-        value = self.parse_pk(pk)
-        connection = connections[self.db]
-        memory = open_memory(connection, self.model) if self.rememberable else None
-        if memory is not None:
-            values = memory.get(value, self)
-            if values is not None:
-                return self.instance(values)
-            ticket = memory.ticket()
-        with connection.cursor() as cursor:
-            cursor.execute(self.sql, [self.pk_field.get_db_prep_value(value, connection)])
-            row = cursor.fetchone()
-        if row is None:
-            raise Http404("No such object")
-        values = self._convert(row, connection)
-        if memory is not None:
-            memory.put(value, self, values, ticket)
-        return self.instance(values)
-
-    def parse_pk(self, pk):
-        """``pk`` as the primary key field's Python value; ``Http404`` when malformed."""
-        try:
-            return self._parsed_pks[pk]
-        except KeyError:
-            pass
-        try:
-            value = self.pk_field.to_python(pk)
-        except ValidationError as error:
-            raise Http404("No such object") from error
-        if len(self._parsed_pks) >= PARSED_PKS_LIMIT:
-            self._parsed_pks.clear()
-        self._parsed_pks[pk] = value
-        return value
-
-    def instance(self, values):
-        """
-        The model instance of a row's ``values``, exactly as
-        ``Model.from_db()`` builds it; directly when nothing can tell the
-        difference (no ``pre_init``/``post_init`` receivers, see
-        ``plain_model``), which costs a fraction.
-        """
-        model = self.model
-        if not self.plain_model or pre_init.has_listeners(model) or post_init.has_listeners(model):
-            return model.from_db(self.db, self.attnames, values)
-        instance = model.__new__(model)
-        instance.__dict__.update(zip(self.attnames, values, strict=True))
-        state = instance._state = ModelState()
-        state.adding, state.db = False, self.db
-        return instance
-
-    def _convert(self, row, connection):
-        # the ORM's converters for each column (e.g. text to UUID on SQLite),
-        # looked up once per connection
-        converters = self._converters.get(connection)
-        if converters is None:
-            converters = self._converters[connection] = [
-                (column, connection.ops.get_db_converters(column) + column.get_db_converters(connection))
-                for column in self.columns
-            ]
-        values = []
-        for value, (column, column_converters) in zip(row, converters, strict=True):
-            for converter in column_converters:
-                value = converter(value, column, connection)
-            values.append(value)
-        return tuple(values)
-
-
 class BaseDeviceView(UpdateLastIpMixin, BaseControllerView):
     """
     Base of the views addressing one config by ``pk`` and authenticated by its
@@ -317,6 +187,19 @@ class BaseDeviceView(UpdateLastIpMixin, BaseControllerView):
     param_group = "GET"
     #: columns loaded by ``get_object()``; empty loads every column
     only_fields = ()
+    #: whether ``get_object()`` compiles ``get_lookup_queryset()`` once per view
+    #: class, model, columns and database, and replays it for every request
+    #: (``CompiledLookup``). ``get_lookup_queryset()`` must then not depend on
+    #: the request. A subclass overriding ``get_queryset()`` or
+    #: ``get_lookup_queryset()`` without setting this attribute itself gets
+    #: ``False``: its queryset is built for every request, as written.
+    compiled_lookup = True
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        overrides_queryset = "get_queryset" in vars(cls) or "get_lookup_queryset" in vars(cls)
+        if overrides_queryset and "compiled_lookup" not in vars(cls):
+            cls.compiled_lookup = False
 
     def get_object(self, pk):
         """
@@ -324,10 +207,10 @@ class BaseDeviceView(UpdateLastIpMixin, BaseControllerView):
         raises ``Http404`` when it does not exist or ``pk`` is not a UUID.
 
         Every device poll starts here, and building the query costs more than
-        running it: unless ``get_queryset()`` is overridden, the SELECT is
-        compiled once by the ORM and replayed (``CompiledLookup``).
+        running it: with ``compiled_lookup`` on, the SELECT is compiled once
+        by the ORM and replayed (``CompiledLookup``).
         """
-        if type(self).get_queryset is BaseControllerView.get_queryset:
+        if self.compiled_lookup:
             lookup = CompiledLookup.for_view(self)
             if lookup is not None:
                 return lookup.get(pk)

@@ -1,7 +1,7 @@
 """Controller URLs used by devices (namespace ``controller``)."""
 
+from django_netjsonconfig.controller.url_patterns import get_controller_urls
 from django_netjsonconfig.controller.vpn import get_vpn_controller_urls
-from django_netjsonconfig.utils import get_controller_urls
 
 from . import views
 

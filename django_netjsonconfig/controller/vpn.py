@@ -25,20 +25,15 @@ import logging
 from django.http import Http404
 from django.views.generic import View
 
-from django_netjsonconfig.controller.generics import CsrfExemptMixin
-from django_netjsonconfig.utils import (
-    ControllerResponse,
-    describe_request,
-    forbid_unallowed,
-    get_object_or_404,
-    invalid_response,
-    send_file,
-)
+from django_netjsonconfig.controller.generics import CsrfExemptMixin, ModelRequiredMixin
+from django_netjsonconfig.controller.params import forbid_unallowed
+from django_netjsonconfig.controller.responses import ControllerResponse, describe_request, invalid_response, send_file
+from django_netjsonconfig.shortcuts import get_object_or_404
 
 logger = logging.getLogger(__name__)
 
 
-class BaseVpnView(CsrfExemptMixin, View):
+class BaseVpnView(CsrfExemptMixin, ModelRequiredMixin, View):
     """
     Common steps of the two endpoints: method check (405), lookup (404), key
     check (400/403), then ``respond(vpn)``; a rendering failure answers 500.
@@ -47,6 +42,7 @@ class BaseVpnView(CsrfExemptMixin, View):
 
     #: concrete Vpn model the view works on (required)
     model = None
+    model_description = "a concrete VPN server model (a subclass of AbstractVpn)"
     http_method_names = ["get", "head"]
 
     def get_queryset(self):

@@ -7,6 +7,8 @@ to their models.
 import swapper
 from django.apps import apps
 
+from django_netjsonconfig import get_config_model
+
 TEST_KEY = "00000000000000000000000000000000"
 TEST_MAC = "00:11:22:33:44:55"
 
@@ -33,7 +35,7 @@ class ModelsMixin:
 
     @property
     def config_model(self):
-        return _app_config().config_model
+        return get_config_model()
 
     @property
     def vpnclient_model(self):
@@ -183,7 +185,7 @@ class TestMixin(CreateConfigMixin, CreateTemplateMixin, CreateVpnMixin, DeviceSt
 
 def installed_config_model():
     """The concrete Config model of the installed (or extending) app."""
-    return _app_config().config_model
+    return get_config_model()
 
 
 def installed_controller_views():

@@ -171,6 +171,7 @@ class TestConfigValidation(TestMixin, TestCase):
         self.assertEqual(config.json(dict=True)["general"]["hostname"], "ap-1")
 
     def test_validating_unsaved_config_runs_only_unique_checks(self):
+        """Guards an optimisation: validating a new config queries only for uniqueness."""
         config = self._build_config()
         with CaptureQueriesContext(connection) as queries:
             config.full_clean()

@@ -17,8 +17,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase, TransactionTestCase
 
+from django_netjsonconfig.controller.params import request_param
 from django_netjsonconfig.tests import TEST_KEY, TEST_MAC, TestMixin
-from django_netjsonconfig.utils import request_param
 
 SECRET = "fuzz-secret"
 FORM = "application/x-www-form-urlencoded"

@@ -12,8 +12,8 @@ from django.db import connections
 from django.test import TestCase, override_settings
 from django.urls import reverse
 
+from django_netjsonconfig.tests.controller_testing import HEADER, SECRET, ControllerTestMixin
 from django_netjsonconfig.tests.test_admin import AdminTestMixin
-from django_netjsonconfig.tests.test_controller import HEADER, SECRET, ControllerTestMixin
 
 
 class TestArchiveHistory(ControllerTestMixin, TestCase):
@@ -64,6 +64,7 @@ class TestArchiveHistory(ControllerTestMixin, TestCase):
         self.assertIsNone(stored.applied_archive)
 
     def test_repeated_reports_and_downloads_write_nothing_new(self):
+        """Guards an optimisation: device requests write only the columns that changed."""
         config = self._create_config()
         self._download(config)
         self._report(config, status="running")

@@ -14,7 +14,7 @@ from django.urls import reverse
 
 from django_netjsonconfig import fleet
 from django_netjsonconfig.tests.test_controller import ControllerTestMixin
-from django_netjsonconfig.tests.test_rowcache import MemoryTestMixin
+from django_netjsonconfig.tests.test_memory import MemoryTestMixin
 
 
 def _state_cells(html):

@@ -91,6 +91,7 @@ class TestStatusOnConfigEdits(StatusTestMixin, TestCase):
         self.assertStatus(config, "modified")
 
     def test_device_columns_saved_with_update_fields_do_not_render(self):
+        """Guards an optimisation: saving device columns never renders."""
         config = self._applied_config()
         config.last_ip = "10.0.0.2"
         with self.assertNumQueries(1):
@@ -152,6 +153,7 @@ class TestStatusOnTemplateSelection(StatusTestMixin, TestCase):
         self.assertStoredChecksumIsReal(config)
 
     def test_set_with_same_selection_keeps_status_and_writes_nothing(self):
+        """Guards an optimisation: an unchanged ``templates.set()`` costs one read."""
         template = self._create_template()
         config = self._applied_config(templates=[template])
         with self.assertNumQueries(1):  # reading the current selection
@@ -332,6 +334,7 @@ class TestStatusOnContextChanges(StatusTestMixin, TestCase):
 
 class TestChecksumCache(StatusTestMixin, TestCase):
     def test_stored_checksum_is_read_without_rendering(self):
+        """Guards an optimisation: a valid stored checksum is read, not rendered again."""
         config = self._applied_config(templates=[self._create_template()])
         config = self.config_model.objects.get(pk=config.pk)
         with self.assertNumQueries(0):

@@ -162,6 +162,7 @@ class TestTemplateEditsAreValidatedAgainstConfigs(TestMixin, TestCase):
         self.assertNotIn("ap-2", messages)  # its own NetJSON has no "custom": merging a list is fine
 
     def test_renaming_a_template_does_not_validate_its_configs(self):
+        """Guards an optimisation: a change that cannot affect the merged NetJSON validates no config."""
         template, _config = self._attached()
         template.name = "renamed"
         with CaptureQueriesContext(connection) as queries:
@@ -188,12 +189,12 @@ class TestTemplateEditsAreValidatedAgainstConfigs(TestMixin, TestCase):
         other = self._create_template(name="other", config={"custom": {"c": 3}})
         config.templates.set([other, template])
         template.config = {"custom": {"a": 1}, "extra": {}}
-        template.full_clean()
+        self.assertIsNone(template.full_clean())  # valid merged in each config's order
 
     def test_template_not_attached_is_validated_alone(self):
         template = self._create_template(config={"custom": {"a": 1}})
         template.config = {"custom": [1]}
-        template.full_clean()
+        self.assertIsNone(template.full_clean())  # no config to merge it with: valid alone
 
 
 class TemplateScaleMixin(TestMixin):
@@ -226,6 +227,11 @@ class TemplateScaleMixin(TestMixin):
 
 
 class TestTemplateChangesScale(TemplateScaleMixin, TestCase):
+    """
+    The query-count tests here guard an optimisation: saving or validating a
+    template costs a number of queries that does not grow with its configs.
+    """
+
     def test_saving_template_costs_the_same_queries_for_5_and_50_configs(self):
         few = self._queries(self._edit(self._template_used_by(5)).save)
         self.template_model.objects.all().delete()

@@ -54,12 +54,12 @@ class TestPrecedence(TestMixin, TestCase):
     def test_global_setting_may_override_a_builtin_and_a_check_warns(self):
         config = self._create_config(config=_info_file("{{ name }}"))
         self.assertEqual(config.json(dict=True)["files"][0]["contents"], "everyone")
-        warnings = [message for message in check_settings(None) if message.id == "django_netjsonconfig.W004"]
+        warnings = [message for message in check_settings(None) if message.id == "django_netjsonconfig.W005"]
         self.assertEqual(len(warnings), 1)
         self.assertIn("name", warnings[0].msg)
 
     def test_no_warning_without_override(self):
-        self.assertFalse([message for message in check_settings(None) if message.id == "django_netjsonconfig.W004"])
+        self.assertFalse([message for message in check_settings(None) if message.id == "django_netjsonconfig.W005"])
 
     def test_one_template_serves_many_devices(self):
         template = self._create_template(

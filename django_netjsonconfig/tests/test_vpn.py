@@ -298,7 +298,7 @@ class TestVpnServer(VpnTestMixin, TestCase):
 
 
 class TestOpenVpnServerBackend(TestCase):
-    """The schema behind the VPN server editor (SPEC 8.1)."""
+    """The schema behind the VPN server editor."""
 
     schema = ServerOpenVpn.schema
 
@@ -634,7 +634,9 @@ class TestVpnChangesReachDevices(VpnTestMixin, TestCase):
         ca = self.vpn.ca
         ca.renew()
         cert = self._vpnclient(self.config).cert
-        cert.x509.verify_directly_issued_by(self._reload(ca).x509)
+        renewed = self._reload(ca).x509
+        self.assertEqual(cert.x509.issuer, renewed.subject)
+        cert.x509.verify_directly_issued_by(renewed)  # raises unless signed by the renewed key
 
     def test_renamed_ca_common_name_moves_the_ca_file(self):
         checksum = self.config.checksum

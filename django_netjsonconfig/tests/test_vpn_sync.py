@@ -361,6 +361,7 @@ class TestSyncEndpoints(VpnSyncMixin, TestCase):
         self.assertEqual(self.vpn_model.objects.get(pk=vpn.pk).checksum_db, "")
 
     def test_rendering_is_stored_once_and_served_from_the_row(self):
+        """Guards an optimisation: the VPN server rendering is stored and served from its row."""
         vpn = self._create_vpn()
         checksum = self._checksum(vpn).content.decode()
         row = self._reload(vpn)

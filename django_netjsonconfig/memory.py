@@ -22,13 +22,21 @@ SQLite
     ``PRAGMA data_version`` (it changes when another connection commits) and
     the connection's own change counter; any change forgets every row.
 
+Callers go through one call, ``Memory.read(pk, key, fetch)``: the values
+remembered for ``pk`` under ``key`` (one per compiled lookup), else what
+``fetch()`` reads from the database, remembered when that is safe.
+
 The rules that keep this exact:
 
 * rows are remembered and used only while the connection is outside a
   transaction (a transaction's own uncommitted writes are not announced yet);
-* a row read while a change was being announced is not remembered: every
-  announcement bumps ``Memory.generation`` and ``put()`` refuses a row read
-  under an older one;
+* a row read while a change was being announced is not remembered:
+  ``read()`` notes ``Memory.generation`` before calling ``fetch()``, every
+  announcement bumps it, and a row read under an older generation is
+  returned but not kept;
+* misses are never remembered: a primary key without a row reads the
+  database every time, which is why inserts need no trigger (a new row
+  cannot make a remembered answer wrong);
 * the memory belongs to one connection session: a reconnection starts empty
   (announcements may have been missed in between), as does a connection
   whose socket fails;
@@ -77,36 +85,43 @@ class Memory:
 
     def __init__(self, model):
         self.pk_field = model._meta.pk
-        #: primary key -> {lookup: column values}
+        #: primary key -> {key: column values}; insertion order is age
         self.rows = {}
-        #: bumped by every change announced; see ``put()``
+        #: bumped by every change announced; see ``read()``
         self.generation = 0
         self.size = 0
 
-    def get(self, pk, lookup):
-        """The values ``lookup`` read for ``pk``, ``None`` when not remembered."""
+    def read(self, pk, key, fetch):
+        """
+        The values remembered for ``pk`` under ``key``; otherwise the result
+        of ``fetch()`` (a tuple of column values read from the database, or
+        ``None`` when there is no such row), remembered unless a change was
+        announced while it was read or the row is too large. ``None`` is
+        returned as is and never remembered.
+        """
+        values = self._recall(pk, key)
+        if values is not None:
+            return values
+        # taken before the read: a change announced during it must be seen
+        generation, started = self.generation, time.monotonic()
+        values = fetch()
+        if values is not None:
+            self._remember(pk, key, values, generation, started)
+        return values
+
+    def _recall(self, pk, key):
         entry = self.rows.get(pk)
-        return None if entry is None else entry.get(lookup)
+        return None if entry is None else entry.get(key)
 
-    def ticket(self):
-        """Taken before reading a row from the database; give it to ``put()``."""
-        return self.generation, time.monotonic()
-
-    def put(self, pk, lookup, values, ticket):
-        """
-        Remembers ``values`` read by ``lookup`` for ``pk``, unless a change
-        was announced since ``ticket`` was taken (before the row was read) or
-        the row is too large.
-        """
-        generation, _started = ticket
+    def _remember(self, pk, key, values, generation, started):
         if generation != self.generation or _size_of(values) > MAX_ROW_SIZE:
             return
         entry = self.rows.get(pk)
         if entry is None:
             while self.rows and len(self.rows) >= self.size:
-                del self.rows[next(iter(self.rows))]
+                del self.rows[next(iter(self.rows))]  # the oldest first
             entry = self.rows[pk] = {}
-        entry[lookup] = values
+        entry[key] = values
 
     def forget(self, pks=None):
         """Forgets the rows of ``pks`` (every row when ``None``)."""
@@ -150,16 +165,16 @@ class PostgresMemory(Memory):
         #: when the last lookup query on the connection started
         self.confirmed = float("-inf")
 
-    def get(self, pk, lookup):
+    def _recall(self, pk, key):
         if time.monotonic() - self.confirmed > MAX_SILENCE:
             return None  # time to hear from the database again
-        return super().get(pk, lookup)
+        return super()._recall(pk, key)
 
-    def put(self, pk, lookup, values, ticket):
+    def _remember(self, pk, key, values, generation, started):
         # the query that read the row proved the session alive and delivered
         # every notification sent before it started
-        self.confirmed = max(self.confirmed, ticket[1])
-        super().put(pk, lookup, values, ticket)
+        self.confirmed = max(self.confirmed, started)
+        super()._remember(pk, key, values, generation, started)
 
     def listen(self, raw):
         from psycopg import sql
@@ -231,9 +246,9 @@ def open_memory(connection, model):
         memory = memories[table]
     except KeyError:
         memory = _bind(connection, raw, model)
-        if memory is False:
-            return None  # not now (e.g. inside a transaction); asked again next time
-        memories[table] = memory
+        if memory is NOT_NOW:
+            return None
+        memories[table] = memory  # None: not for the life of this session
     if memory is None:
         return None
     try:
@@ -248,8 +263,16 @@ def open_memory(connection, model):
     return memory
 
 
+#: ``_bind()``'s answer when a memory cannot start now (a transaction is open)
+NOT_NOW = object()
+
+
 def _bind(connection, raw, model):
-    """A new memory for ``raw``; ``None`` when this setup cannot use one, ``False`` when not now."""
+    """
+    A new memory listening on ``raw``; ``None`` when this database, driver or
+    setup cannot use one (the session keeps that answer); ``NOT_NOW`` when it
+    cannot start now (asked again on the next lookup).
+    """
     if connection.vendor == "sqlite":
         return SQLiteMemory(model, raw)
     if connection.vendor != "postgresql":
@@ -261,7 +284,7 @@ def _bind(connection, raw, model):
     from psycopg.pq import TransactionStatus
 
     if not raw.autocommit or raw.pgconn.transaction_status != TransactionStatus.IDLE:
-        return False
+        return NOT_NOW
     if not _triggers_installed(connection, raw, model):
         return None
     memory = PostgresMemory(model)

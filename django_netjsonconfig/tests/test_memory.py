@@ -1,8 +1,8 @@
 """
 Device polls answered from the memory of the database connection
-(``django_netjsonconfig.rowcache``): an unchanged config costs no query, and
-every change, made on this connection, on another one or by another server,
-is seen by the next poll.
+(``django_netjsonconfig.memory``), an optimisation these tests guard: an
+unchanged config costs no query, and every change, made on this connection,
+on another one or by another server, is seen by the next poll.
 
 These are ``TransactionTestCase``\\ s: the memory is only used outside
 transactions, and ``TestCase`` runs every test inside one.
@@ -23,8 +23,8 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from hypothesis.extra.django import TransactionTestCase as HypothesisTransactionTestCase
 
-from django_netjsonconfig import rowcache
-from django_netjsonconfig.tests.test_controller import ChecksumInvalidationTests, ControllerTestMixin
+from django_netjsonconfig import memory
+from django_netjsonconfig.tests.controller_testing import ChecksumInvalidationTests, ControllerTestMixin
 
 #: how long a test waits for PostgreSQL to deliver a notification
 DELIVERY_TIMEOUT = 5
@@ -163,7 +163,7 @@ class TestPollsFromMemory(MemoryTestMixin, TransactionTestCase):
         config.templates.add(template)
         crowd = [
             self._build_config(name=f"ap{number}", mac_address=f"00:11:22:33:{number // 256:02X}:{number % 256:02X}")
-            for number in range(1, rowcache.MAX_NOTIFIED_ROWS + 2)
+            for number in range(1, memory.MAX_NOTIFIED_ROWS + 2)
         ]
         for member in crowd:
             member.key = hashlib.md5(member.name.encode()).hexdigest()
@@ -202,19 +202,19 @@ class TestPollsFromMemory(MemoryTestMixin, TransactionTestCase):
 @skipUnless(connection.vendor == "postgresql", "PostgreSQL notifications")
 class TestPostgresNotifications(MemoryTestMixin, TransactionTestCase):
     def _reset_memory(self):
-        rowcache._triggers_checked.clear()
+        memory._triggers_checked.clear()
         connection.close()
 
     def test_without_triggers_polls_read_the_database(self):
         table = self.config_model._meta.db_table
         self.addCleanup(self._reset_memory)
-        self.addCleanup(rowcache.install_triggers, self.config_model, connection.alias)
+        self.addCleanup(memory.install_triggers, self.config_model, connection.alias)
         with connection.cursor() as cursor:
-            for name in rowcache._trigger_names(connection, table):
+            for name in memory._trigger_names(connection, table):
                 cursor.execute(f"DROP TRIGGER {connection.ops.quote_name(name)} ON {connection.ops.quote_name(table)}")
         self._reset_memory()
         config = self._create_config()
-        with self.assertLogs("django_netjsonconfig.rowcache", "WARNING") as logs:
+        with self.assertLogs("django_netjsonconfig.memory", "WARNING") as logs:
             self._get("checksum", config, key=config.key)
         self.assertIn("run 'manage.py migrate'", logs.output[0])
         for _poll in range(2):
@@ -227,8 +227,8 @@ class TestPostgresNotifications(MemoryTestMixin, TransactionTestCase):
             cursor.execute(f"CREATE ROLE {role}")
             self.addCleanup(self._drop_role, role)
             cursor.execute(f"SET ROLE {role}")  # may neither create functions in public nor triggers on the table
-        with self.assertLogs("django_netjsonconfig.rowcache", "WARNING") as logs:
-            rowcache.install_triggers(self.config_model, connection.alias)
+        with self.assertLogs("django_netjsonconfig.memory", "WARNING") as logs:
+            memory.install_triggers(self.config_model, connection.alias)
         self.assertIn("could not install the change notification triggers", logs.output[0])
         with connection.cursor() as cursor:
             cursor.execute("RESET ROLE")

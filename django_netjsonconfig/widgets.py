@@ -85,7 +85,11 @@ class VariablesWidget(AdminTextareaWidget):
     def media(self):
         return forms.Media(
             css={"all": ["django-netjsonconfig/css/editor.css"]},
-            js=["django-netjsonconfig/vendor/editor-libs.min.js", "django-netjsonconfig/js/variables.js"],
+            # deferred like the configuration editor's scripts, in this order
+            js=[
+                forms.Script("django-netjsonconfig/vendor/editor-libs.min.js", defer=True),
+                forms.Script("django-netjsonconfig/js/variables.js", defer=True),
+            ],
         )
 
     def __init__(self, attrs=None):

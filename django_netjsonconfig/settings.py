@@ -39,6 +39,9 @@ DEFAULTS = {
     "LAST_SEEN_INTERVAL": 600,
     # days before expiry a CA or certificate is flagged (admin lists, command)
     "EXPIRY_WARNING_DAYS": 30,
+    # configs a template save checks within the request; beyond it (with a
+    # task backend configured) the rest is checked in the background; None: no limit
+    "TEMPLATE_VALIDATION_BUDGET": 100,
 }
 
 

@@ -31,6 +31,7 @@ MODULES = [
     "test_schema_view",
     "test_status",
     "test_template",
+    "test_template_background",
     "test_validation_messages",
     "test_variables",
     "test_vpn",

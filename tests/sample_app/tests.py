@@ -28,6 +28,7 @@ MODULES = [
     "test_fleet_state",
     "test_registration_race",
     "test_rowcache",
+    "test_scale_out",
     "test_schema_view",
     "test_status",
     "test_template",

@@ -126,5 +126,14 @@ def check_template_configs(template_model, template_pk):
 
 
 def enqueue_check(template):
-    """Enqueues ``check_template_configs`` for ``template`` (call it after the commit)."""
-    return check_template_configs.enqueue(template._meta.label, str(template.pk))
+    """
+    Enqueues ``check_template_configs`` for ``template`` (called after the
+    commit). A backend that cannot take it is logged, not raised: the save is
+    committed, and each configuration is still rendered (and checked) at its
+    device's next poll.
+    """
+    try:
+        return check_template_configs.enqueue(template._meta.label, str(template.pk))
+    except Exception:
+        logger.exception("Could not enqueue the checks of template %s", template.pk)
+        return None

@@ -110,6 +110,16 @@ class TestBeyondTheBudget(FleetMixin, TestCase):
         self.assertContains(response, f"&quot;{LONG_NAME}&quot; would become invalid")
         self.assertFalse(DBTaskResult.objects.exists())
 
+    def test_a_save_through_the_orm_is_queued_too(self):
+        self.template.config = _wifi("orm-guest")
+        with self.captureOnCommitCallbacks(execute=True):
+            self.template.save()
+        self.assertEqual(DBTaskResult.objects.filter(status="READY").count(), 1)
+        # the configs are invalidated in the same save, their devices render on their next poll
+        for config in self.configs:
+            config.refresh_from_db()
+            self.assertEqual(config.status, "modified")
+
     def test_a_save_that_changes_nothing_queues_nothing(self):
         with self.captureOnCommitCallbacks(execute=True):
             response = self._save_template(_wifi("guest"))

@@ -22,8 +22,7 @@ timed in the same run, each after a new change of the template:
     from stored archives).
 
 It also reports renderings per second per worker, against netjsonconfig's
-own rendering of the same configuration (``generate()``, validation included,
-and ``render()`` alone)::
+own ``generate()`` of the same configuration (which validates it first)::
 
     .venv/bin/python bench/fanout.py --sizes 1000
 """
@@ -106,8 +105,8 @@ def _wait_for_tasks(started_after):
         time.sleep(0.05)
 
 
-def _bare_rates(template, rounds=20):
-    """netjsonconfig's own rendering of one config of the fleet: per second, with and without validation."""
+def _bare_rate(template, rounds=20):
+    """netjsonconfig's own ``generate()`` (validation included) of one config of the fleet, per second."""
     from django_netjsonconfig.models import Config
 
     config = Config.objects.filter(templates=template).first()
@@ -115,11 +114,7 @@ def _bare_rates(template, rounds=20):
     started = time.perf_counter()
     for _ in range(rounds):
         type(backend)(backend.config).generate()
-    with_validation = rounds / (time.perf_counter() - started)
-    started = time.perf_counter()
-    for _ in range(rounds):
-        type(backend)(backend.config).render()
-    return with_validation, rounds / (time.perf_counter() - started)
+    return rounds / (time.perf_counter() - started)
 
 
 def child(args):
@@ -179,7 +174,7 @@ def child(args):
             "all served": time.perf_counter() - started,
         }
         assert served == size, served
-        results["bare generate/s"], results["bare render/s"] = _bare_rates(template)
+        results["bare generate/s"] = _bare_rate(template)
         print(json.dumps(results))
     finally:
         if worker is not None:
@@ -222,8 +217,7 @@ def report(outputs):
         first = output["worker first"]["all served"]
         print(
             f"N={output['size']}: all served with a worker polling alongside = {both / base:.2f} x without; "
-            f"worker first = {first / base:.2f} x; netjsonconfig alone: {output['bare generate/s']:.1f} generate()/s, "
-            f"{output['bare render/s']:.1f} render()/s"
+            f"worker first = {first / base:.2f} x; netjsonconfig alone: {output['bare generate/s']:.1f} generate()/s"
         )
 
 

@@ -17,6 +17,7 @@ from django.db import connection
 from django.test import TestCase, TransactionTestCase, override_settings
 from django_tasks_db.models import DBTaskResult
 
+from django_netjsonconfig.tasks import check_template_configs
 from django_netjsonconfig.tests.test_admin import AdminTestMixin
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -89,6 +90,21 @@ class TestBeyondTheBudget(FleetMixin, TestCase):
         self.assertEqual(queued.status, "READY")
         self.assertIn("0 of", self._change_page())
         self.assertIn("3 configurations</a> rendered since their last change", self._change_page())
+
+    def test_the_task_reports_the_broken_config_on_the_change_page(self):
+        with self.captureOnCommitCallbacks(execute=True):
+            self._save_template(_wifi("{{ name }}-guest"))
+        # the queued task, run here in the test's process (see TestBackgroundWorker for the worker)
+        result = check_template_configs.call(*DBTaskResult.objects.get().args_kwargs["args"])
+        self.assertEqual(result, {"rendered": 2, "broken": 1})
+        page = self._change_page()
+        self.assertIn("3 of", page)
+        self.assertIn("1 cannot be rendered", page)
+        broken = self.config_model.objects.get(name=LONG_NAME)
+        self.assertIn("ssid", broken.render_error)
+        response = self._checksum(broken)
+        self.assertEqual(response.status_code, 500)
+        self.assertEqual(response[HEADER], "true")
 
     def test_undefined_variables_are_still_refused_in_the_request(self):
         with self.captureOnCommitCallbacks(execute=True):

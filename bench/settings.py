@@ -19,6 +19,9 @@ DEBUG = False
 ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
 ROOT_URLCONF = "bench.urls"
 NETJSONCONFIG_SHARED_SECRET = os.environ.get("BENCH_SHARED_SECRET", "bench-shared-secret")
+if os.environ.get("BENCH_TASKS") == "database":
+    # template checks beyond the budget are queued for django-tasks' database worker
+    TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 if os.environ.get("BENCH_LAST_SEEN_INTERVAL"):
     NETJSONCONFIG_LAST_SEEN_INTERVAL = int(os.environ["BENCH_LAST_SEEN_INTERVAL"])
 

@@ -222,6 +222,66 @@ def measure_full_cleans(fleets, results, runs, budget):
     return results
 
 
+def admin_post_data(template, revision):
+    """The template change form as the admin page posts it, with a new NetJSON."""
+    return {
+        "name": template.name,
+        "type": template.type,
+        "backend": template.backend,
+        "vpn": "",
+        "default_values": "{}",
+        "config": json.dumps(edited_config(revision)),
+    }
+
+
+def timed_bulk_update(template):
+    """One bulk UPDATE of every config of ``template`` (the invalidation a save sends)."""
+    config_model, _template_model = _models()
+    reset_fleet(template)
+    gc.collect()
+    started = time.perf_counter()
+    config_model.invalidate_checksums(template.config_relations.all())
+    return time.perf_counter() - started
+
+
+def measure_admin(fleets, runs):
+    """
+    The template change form posted through the admin (Django's test client,
+    in process): its time and queries per fleet size, and the time of one
+    bulk UPDATE of the same rows, interleaved in the same runs.
+    """
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+    from django.urls import reverse
+
+    user = get_user_model().objects.create_superuser("bench", "bench@example.com", "bench")
+    client = Client()
+    client.force_login(user)
+    results = {size: {"admin": [], "bulk_update": []} for size in fleets}
+    revision = 20_000
+
+    def post(template):
+        url = reverse("admin:django_netjsonconfig_template_change", args=[template.pk])
+        response = client.post(url, admin_post_data(template, revision))
+        if response.status_code != 302:
+            raise SystemExit(f"admin save refused ({response.status_code}): {response.content[-2000:]!r}")
+
+    for _run in range(runs):
+        for size, template in fleets.items():
+            revision += 1
+            reset_fleet(template)
+            gc.collect()
+            started = time.perf_counter()
+            post(template)
+            results[size]["admin"].append(time.perf_counter() - started)
+            results[size]["bulk_update"].append(timed_bulk_update(template))
+    for size, template in fleets.items():
+        revision += 1
+        reset_fleet(template)
+        results[size]["admin_queries"] = len(count_queries(post, template))
+    return results
+
+
 def _close_connections():
     if "django.db" in sys.modules:
         from django.db import connections
@@ -250,9 +310,15 @@ def child(args):
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("ANALYZE")
-        results = measure_saves(fleets, args.runs)
-        results = measure_full_cleans(fleets, results, args.clean_runs, args.clean_budget)
-        output = {"db": args.db, "vendor": connection.vendor, "setup_seconds": setup_seconds, "sizes": results}
+        if args.admin:
+            results = measure_admin(fleets, args.runs)
+        else:
+            results = measure_saves(fleets, args.runs)
+            results = measure_full_cleans(fleets, results, args.clean_runs, args.clean_budget)
+        import django_netjsonconfig
+
+        output = {"code": str(Path(django_netjsonconfig.__file__).parent.parent)}
+        output |= {"db": args.db, "vendor": connection.vendor, "setup_seconds": setup_seconds, "sizes": results}
         output["own_config"] = args.own_config
         output["change_triggers"] = connection.vendor == "postgresql" and not args.without_triggers
         print(json.dumps(output))
@@ -284,6 +350,8 @@ def run_child(db, args):
     command += ["--own-config", args.own_config]
     if args.without_triggers:
         command.append("--without-triggers")
+    if args.admin:
+        command.append("--admin")
     if args.keep_db:
         command.append("--keep-db")
     print(f"[{db}] creating {sum(args.sizes)} configs ({args.own_config} own NetJSON) and timing ...", flush=True)
@@ -297,7 +365,41 @@ def _ms(seconds):
     return f"{seconds * 1000:.1f}"
 
 
+def report_admin(outputs, args):
+    headers = ["db", "N", "admin ms (median)", "admin min-max", "admin queries", "bulk UPDATE ms (median)"]
+    rows = []
+    for output in outputs:
+        for size in args.sizes:
+            entry = output["sizes"][str(size)]
+            rows.append(
+                [
+                    output["db"],
+                    str(size),
+                    _ms(median(entry["admin"])),
+                    f"{_ms(min(entry['admin']))}-{_ms(max(entry['admin']))}",
+                    str(entry["admin_queries"]),
+                    _ms(median(entry["bulk_update"])),
+                ]
+            )
+    print()
+    print_table(headers, rows)
+    smallest, largest = str(min(args.sizes)), str(max(args.sizes))
+    print()
+    for output in outputs:
+        sizes = output["sizes"]
+        admin_large, admin_small = median(sizes[largest]["admin"]), median(sizes[smallest]["admin"])
+        update = median(sizes[largest]["bulk_update"])
+        bound = admin_small + 2 * update
+        print(
+            f"{output['db']} ({output['code']}): admin(N={largest}) = {_ms(admin_large)} ms; "
+            f"admin(N={smallest}) + 2 x UPDATE(N={largest}) = {_ms(bound)} ms; "
+            f"ratio {admin_large / bound:.2f} (decision 19 holds when <= 1)"
+        )
+
+
 def report(outputs, args):
+    if args.admin:
+        return report_admin(outputs, args)
     headers = ["db", "N", "save ms (median)", "save min-max", "save queries", "full_clean s (median)", "clean queries"]
     rows = []
     for output in outputs:
@@ -357,9 +459,16 @@ def parse_args():
         action="store_true",
         help="PostgreSQL: drop the change notification triggers first (what they cost a save)",
     )
+    parser.add_argument(
+        "--admin",
+        action="store_true",
+        help="time the admin's template change form instead (a 10-config fleet is added as the baseline)",
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     args.sizes = args.sizes or [100, 1000, 10000]
+    if args.admin and 10 not in args.sizes:
+        args.sizes = [10, *args.sizes]
     return args
 
 

@@ -121,7 +121,24 @@ def check_settings(app_configs, **kwargs):
     errors += _check_controller_cache_size()
     errors += _check_crl_validity()
     errors += _check_fleet_settings()
+    errors += _check_template_validation_budget()
     return errors
+
+
+def _check_template_validation_budget():
+    budget = app_settings.TEMPLATE_VALIDATION_BUDGET
+    if budget is None or (isinstance(budget, int) and not isinstance(budget, bool) and budget >= 0):
+        return []
+    return [
+        Error(
+            f"NETJSONCONFIG_TEMPLATE_VALIDATION_BUDGET must be a whole number >= 0 or None (got {budget!r}).",
+            hint=(
+                "The number of configurations a template save checks within the request; beyond it the "
+                "rest is checked in the background (with a task backend); None: no limit. The default is 100."
+            ),
+            id="django_netjsonconfig.E011",
+        )
+    ]
 
 
 def _check_fleet_settings():

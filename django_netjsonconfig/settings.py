@@ -102,6 +102,9 @@ class AppSettings(types.ModuleType):
     LAST_SEEN_INTERVAL = Setting(600)
     #: days before expiry a CA or certificate is flagged (admin lists, command)
     EXPIRY_WARNING_DAYS = Setting(30)
+    #: configs a template save checks within the request; beyond it (with a
+    #: task backend configured) the rest is checked in the background; None: no limit
+    TEMPLATE_VALIDATION_BUDGET = Setting(100)
 
 
 sys.modules[__name__].__class__ = AppSettings

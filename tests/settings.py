@@ -19,8 +19,14 @@ INSTALLED_APPS = [
     "django_x509",
     "sortedm2m",
     "reversion",
+    # django-tasks' database backend: the background worker of the tests
+    # (test_template_background) and of bench/ (DJNJC_TASKS=database)
+    "django_tasks_db",
     "django.contrib.admin",
 ]
+if os.environ.get("DJNJC_TASKS") == "database":
+    # template checks beyond the budget run in ``manage.py db_worker``
+    TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 if os.environ.get("SAMPLE_APP"):
     INSTALLED_APPS.remove("django_netjsonconfig")
     INSTALLED_APPS.insert(INSTALLED_APPS.index("django_x509"), "tests.sample_app.apps.SampleConfig")
@@ -80,6 +86,11 @@ def _database():
 
 
 DATABASES = {"default": _database()}
+if os.environ.get("DJNJC_CONN_MAX_AGE"):
+    # persistent connections (and so the connection memory) in the server
+    # processes of test_scale_out
+    value = os.environ["DJNJC_CONN_MAX_AGE"]
+    DATABASES["default"]["CONN_MAX_AGE"] = None if value == "none" else int(value)
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 

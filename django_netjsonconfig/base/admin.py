@@ -29,7 +29,7 @@ from jsonfield.forms import JSONField
 from netjsonconfig import OpenVpn
 from netjsonconfig.exceptions import NetJsonConfigException
 
-from django_netjsonconfig import fleet
+from django_netjsonconfig import fleet, tasks
 from django_netjsonconfig import settings as app_settings
 from django_netjsonconfig.backends import load_backend
 from django_netjsonconfig.base.base import FORM_TEMPLATES
@@ -644,9 +644,40 @@ class AbstractTemplateAdmin(BaseConfigAdmin):
         "default",
         "default_values",
         "config",
+        "configurations",
         "created",
         "modified",
     ]
+    readonly_fields = [*BaseConfigAdmin.readonly_fields, "configurations"]
+
+    @admin.display(description=_("configurations"))
+    def configurations(self, obj):
+        """
+        How many configurations use the template, how many have the rendering
+        of their current data (pre-rendered in the background after a big
+        edit, or at their device's poll) and how many cannot be rendered,
+        linked to the configuration list.
+        """
+        if obj is None or obj.pk is None or obj._state.adding:
+            return "-"
+        checked, total, broken = tasks.check_progress(obj)
+        config_opts = obj._config_model()._meta
+        changelist = reverse(f"admin:{config_opts.app_label}_{config_opts.model_name}_changelist")
+        using = f"{changelist}?templates__id__exact={obj.pk}"
+        text = format_html(
+            '{} of <a href="{}">{}</a> rendered since their last change',
+            checked,
+            using,
+            ngettext("%(count)d configuration", "%(count)d configurations", total) % {"count": total},
+        )
+        if broken:
+            text = format_html(
+                '{}, <a href="{}&amp;render_error=yes" class="djnjc-broken">{}</a>',
+                text,
+                using,
+                ngettext("%(count)d cannot be rendered", "%(count)d cannot be rendered", broken) % {"count": broken},
+            )
+        return text
 
 
 #: the configuration a new VPN server starts from in the admin (the files

@@ -7,6 +7,7 @@ from django.db import models, transaction
 from django.utils.translation import gettext_lazy as _
 
 from django_netjsonconfig import settings as app_settings
+from django_netjsonconfig import tasks
 from django_netjsonconfig.variables import (
     BUILTIN_VARIABLES,
     VPN_VARIABLE,
@@ -121,8 +122,19 @@ class AbstractTemplate(BaseConfig):
                 for config in self.config_relations.all():
                     config.sync_vpn_clients()
             output_changed = self._differs_from(stored)
-            if output_changed or vpn_changed:
-                self._config_model().invalidate_checksums(self.config_relations.all())
+            if not (output_changed or vpn_changed):
+                return
+            if getattr(self, "_checks_deferred", None) is None:
+                # saved without full_clean(): the same choice as clean() makes
+                self._checks_deferred = tasks.over_budget(self)
+            extra = {}
+            if self._checks_deferred:
+                # rechecked in the background: a former error is no longer known to hold
+                extra["render_error"] = ""
+            self._config_model().invalidate_checksums(self.config_relations.all(), **extra)
+            if self._checks_deferred:
+                transaction.on_commit(lambda: tasks.enqueue_check(self))
+        self._checks_deferred = None
 
     def _differs_from(self, stored):
         """Whether the backend, NetJSON or default values differ from the ``stored`` column values."""
@@ -249,9 +261,33 @@ class AbstractTemplate(BaseConfig):
         backend, templates and own NetJSON, same values of the variables these
         use) are validated once, so a fleet of similar devices costs a handful
         of validations; the number of queries is constant.
+
+        Beyond ``NETJSONCONFIG_TEMPLATE_VALIDATION_BUDGET`` configs (and with
+        a task backend configured) only the variables are checked here; the
+        rendered output is validated in the background after the save
+        (``django_netjsonconfig.tasks``).
         """
+        self._checks_deferred = None
         if self._state.adding or not self.backend or not self._output_changed():
             return
+        self._checks_deferred = tasks.over_budget(self)
+        if self._checks_deferred:
+            if self._variables_at_risk():
+                self._check_related_configs(validate=False)
+            return
+        self._check_related_configs()
+
+    def _variables_at_risk(self):
+        """
+        Names a config using this template may lack after the edit: those the
+        template uses or stopped defining, unless defined for every config
+        anyway (a built-in, the setting, the template's own default value).
+        """
+        names = used_variables(self.config) | self._removed_default_names()
+        defined = set(BUILTIN_VARIABLES) | set(app_settings.CONTEXT) | set(self.default_values or {})
+        return {name for name in names - defined if not VPN_VARIABLE.match(name)}
+
+    def _check_related_configs(self, validate=True):
         errors = {}
         own_variables = used_variables(self.config)
         removed_defaults = None
@@ -271,6 +307,8 @@ class AbstractTemplate(BaseConfig):
                         _("%(error)s, needed by configuration %(names)s")
                         % {"error": undefined_message(name, template.name if template else None), "names": names}
                     )
+                continue
+            if not validate:
                 continue
             try:
                 configs[0].check_templates(templates)
@@ -293,9 +331,9 @@ class AbstractTemplate(BaseConfig):
             return True
         return self._differs_from(stored)
 
-    def _group_related_configs(self):
-        """``[(configs, templates)]``: related configs grouped by what they would merge to."""
-        configs = list(self._related_configs_for_validation())
+    def _group_related_configs(self, queryset=None):
+        """``[(configs, templates)]``: related configs (or those of ``queryset``) grouped by what they would merge to."""
+        configs = list(self._related_configs_for_validation(queryset))
         templates_of = self._ordered_templates_of(configs)
         groups = {}
         sources_memo = {}
@@ -332,10 +370,11 @@ class AbstractTemplate(BaseConfig):
             ordered.setdefault(config_pk, []).append(templates[template_pk])
         return ordered
 
-    def _related_configs_for_validation(self):
+    def _related_configs_for_validation(self, queryset=None):
         config_model = self._config_model()
+        queryset = self.config_relations.all() if queryset is None else queryset
         prefetch = []
         accessor = getattr(config_model, "_vpnclient_accessor", None)
         if accessor is not None:
             prefetch += [f"{accessor()}__vpn__ca", f"{accessor()}__cert"]
-        return self.config_relations.prefetch_related(*prefetch).order_by("name")
+        return queryset.prefetch_related(*prefetch).order_by("name")

@@ -27,9 +27,11 @@ from django_netjsonconfig.tests import (
     test_fleet_state,
     test_memory,
     test_registration_race,
+    test_scale_out,
     test_schema_view,
     test_status,
     test_template,
+    test_template_background,
     test_validation_messages,
     test_variables,
     test_vpn,
@@ -524,4 +526,26 @@ class SampleTestStatusFlips(OrganizationMixin, test_variables.TestStatusFlips):
 
 
 class SampleTestVariablesAdmin(OrganizationMixin, test_variables.TestVariablesAdmin):
+    pass
+
+
+# test_template_background
+
+
+class SampleTestBeyondTheBudget(OrganizationMixin, test_template_background.TestBeyondTheBudget):
+    pass
+
+
+class SampleTestWithoutTaskBackend(OrganizationMixin, test_template_background.TestWithoutTaskBackend):
+    pass
+
+
+class SampleTestBackgroundWorker(OrganizationMixin, test_template_background.TestBackgroundWorker):
+    pass
+
+
+# test_scale_out
+
+
+class SampleTestSeveralAppServers(OrganizationMixin, test_scale_out.TestSeveralAppServers):
     pass

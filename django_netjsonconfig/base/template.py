@@ -16,6 +16,10 @@ from django_netjsonconfig.variables import (
 )
 
 from .base import BaseConfig, variables_field
+from .config import render_fingerprint
+
+#: set by ``check_related_configs()``: the configs validated with the template as cleaned
+VALIDATED_CONFIGS = "_djnjc_validated_configs"
 
 TYPE_CHOICES = (("generic", _("Generic")), ("vpn", _("VPN-client")))
 
@@ -121,8 +125,32 @@ class AbstractTemplate(BaseConfig):
                 for config in self.config_relations.all():
                     config.sync_vpn_clients()
             output_changed = self._differs_from(stored)
+            validated = self._pop_validated_configs()
             if output_changed or vpn_changed:
-                self._config_model().invalidate_checksums(self.config_relations.all())
+                config_model = self._config_model()
+                config_model.invalidate_checksums(self.config_relations.all())
+                if validated is not None and not vpn_changed:
+                    # the configs clean() validated with this very template:
+                    # their next rendering (a device's poll) need not validate
+                    # again; rows changed meanwhile have another version
+                    versions, fingerprint = validated
+                    config_model.record_validated({pk: version + 1 for pk, version in versions.items()}, fingerprint)
+
+    def _validated_state(self):
+        """What ``check_related_configs()`` validated this template as (compared again at save time)."""
+        return json.dumps([self.backend, self.config, self.default_values or {}], sort_keys=True, default=str)
+
+    def _pop_validated_configs(self):
+        """
+        ``({config pk: render_version}, fingerprint)`` of the configs
+        ``clean()`` validated with this template as it is now, else ``None``
+        (not cleaned, or edited since).
+        """
+        found = self.__dict__.pop(VALIDATED_CONFIGS, None)
+        if found is None:
+            return None
+        state, versions, fingerprint = found
+        return (versions, fingerprint) if state == self._validated_state() else None
 
     def _differs_from(self, stored):
         """Whether the backend, NetJSON or default values differ from the ``stored`` column values."""
@@ -250,12 +278,14 @@ class AbstractTemplate(BaseConfig):
         use) are validated once, so a fleet of similar devices costs a handful
         of validations; the number of queries is constant.
         """
+        self.__dict__.pop(VALIDATED_CONFIGS, None)
         if self._state.adding or not self.backend or not self._output_changed():
             return
         errors = {}
         own_variables = used_variables(self.config)
         removed_defaults = None
-        for configs, templates in self._group_related_configs():
+        groups = self._group_related_configs()
+        for configs, templates in groups:
             names = ", ".join(f'"{other.name}"' for other in configs[:3])
             if len(configs) > 3:
                 names += _(" and %(count)d more") % {"count": len(configs) - 3}
@@ -281,6 +311,9 @@ class AbstractTemplate(BaseConfig):
                 )
         if errors:
             raise ValidationError(errors)
+        # every config using the template has just been validated with it
+        versions = {config.pk: config.render_version for configs, _templates in groups for config in configs}
+        setattr(self, VALIDATED_CONFIGS, (self._validated_state(), versions, render_fingerprint()))
 
     def _removed_default_names(self):
         stored = type(self)._default_manager.filter(pk=self.pk).values_list("default_values", flat=True).first()

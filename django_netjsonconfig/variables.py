@@ -132,6 +132,27 @@ def _get(data, path):
     return data
 
 
+#: every character a string reading as a number or a boolean can hold (``_TYPED_STRING``)
+_TYPED_ALPHABET = frozenset("0123456789+-.eEtruefals")
+
+
+def may_resolve_typed(names, context):
+    """
+    Whether a value holding one of the variables ``names`` can evaluate to a
+    string reading as a number or a boolean (see
+    ``resolve_typed_placeholders()``): not when every defined one has a
+    character no such string has (a name, a MAC address), which spares
+    rendering the merging of the templates a second time.
+    """
+    for name in names:
+        if name not in context:
+            continue  # stays a placeholder: never a number
+        value = context[name]
+        if not isinstance(value, str) or _TYPED_ALPHABET.issuperset(value):
+            return True
+    return False
+
+
 def resolve_typed_placeholders(backend, raw_config, schema=None):
     """
     Gives the values that came from a variable the type their field wants:

@@ -76,6 +76,18 @@ class TestSkippedValidation(RenderPathMixin, TestCase):
             self.assertIn("option mtu '1500'", self._network_file(config))
             self.assertTrue(self._is_marked(config))
 
+    def test_bulk_template_action_marks_what_it_validated(self):
+        from django_netjsonconfig.bulk import TemplateChange
+
+        template = self._create_template(config=MTU_TEMPLATE, default_values={"mtu": "1400"})
+        config = self._create_config()
+        self._checksum(config)
+        TemplateChange(self.config_model, "add", template=template).apply(self.config_model.objects.all())
+        self.assertEqual(self._row(config).status, "modified")
+        self.assertTrue(self._is_marked(config))
+        self.assertServedValid(config)
+        self.assertIn("option mtu '1400'", self._network_file(config))
+
     def test_mark_is_honoured_only_at_its_version(self):
         config = self._create_config()
         self._checksum(config)

@@ -190,7 +190,8 @@ def main():
         return single(args)
     outputs = []
     for fleet in [int(value) for value in args.fleets.split(",")]:
-        argv = [arg for arg in sys.argv[1:] if not arg.startswith("--fleets")]
+        argv = [f"--{name.replace('_', '-')}={value}" for name, value in vars(args).items() if value is not None]
+        argv = [arg for arg in argv if not arg.startswith(("--fleets=", "--fleet="))]
         completed = subprocess.run(
             [sys.executable, __file__, *argv, "--fleet", str(fleet)], capture_output=True, text=True, timeout=3600
         )

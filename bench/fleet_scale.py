@@ -113,6 +113,37 @@ def worker_rss(server):
     return sorted(sizes)
 
 
+def memory_per_row(args):
+    """In this process (PostgreSQL): RSS growth while one connection's memory takes ``--fleet`` rows."""
+    env = bench_env("postgres", PG_NAME, redis_url=REDIS_URL)
+    env.update(BENCH_SHARED_SECRET=SECRET, BENCH_CONN_MAX_AGE="none", BENCH_CACHE_SIZE=str(args.fleet))
+    recreate_pg_database(PG_NAME)
+    try:
+        setup_django(env)
+        from bench.poll_cost import wsgi_caller
+
+        devices, _seconds = bulk_insert(args.fleet)
+        call = wsgi_caller()
+        paths = [checksum_path(device) for device in devices]
+        for path in paths[:100]:
+            call(path)  # warm-up: the memory exists, its first rows are in
+        rss = Path("/proc/self/status").read_text().split("VmRSS:")[1].split()[0]
+        before = int(rss)
+        for path in paths:
+            call(path)
+        rss = Path("/proc/self/status").read_text().split("VmRSS:")[1].split()[0]
+        grown = (int(rss) - before) * 1024
+        print(
+            f"[{args.fleet}] memory of one connection: {grown / 1024 / 1024:.1f} MiB for {args.fleet - 100} rows, "
+            f"{grown / (args.fleet - 100):.0f} bytes per row"
+        )
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        drop_pg_database(PG_NAME)
+
+
 def single(args):
     env = bench_env("postgres", PG_NAME, redis_url=REDIS_URL)
     env.update(BENCH_SHARED_SECRET=SECRET, BENCH_CONN_MAX_AGE="none")
@@ -184,13 +215,22 @@ def main():
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--duration", type=int, default=4, help="seconds per round and endpoint")
+    parser.add_argument(
+        "--memory-per-row",
+        action="store_true",
+        help="with --fleet N: resident memory one connection's memory costs per row (in process)",
+    )
     args = parser.parse_args()
     RESULTS_DIR.mkdir(exist_ok=True)
+    if args.memory_per_row:
+        return memory_per_row(args)
     if args.fleet:
         return single(args)
     outputs = []
     for fleet in [int(value) for value in args.fleets.split(",")]:
-        argv = [f"--{name.replace('_', '-')}={value}" for name, value in vars(args).items() if value is not None]
+        argv = [
+            f"--{name.replace('_', '-')}={value}" for name, value in vars(args).items() if value not in (None, False)
+        ]
         argv = [arg for arg in argv if not arg.startswith(("--fleets=", "--fleet="))]
         completed = subprocess.run(
             [sys.executable, __file__, *argv, "--fleet", str(fleet)], capture_output=True, text=True, timeout=3600

@@ -27,6 +27,7 @@ MODULES = [
     "test_fleet_expiry",
     "test_fleet_state",
     "test_registration_race",
+    "test_render_path",
     "test_rowcache",
     "test_schema_view",
     "test_status",

@@ -7,6 +7,7 @@ that ``bench/common.py`` sets:
   ``postgres`` (database ``BENCH_PG_DB``, Redis cache ``BENCH_REDIS_URL``);
 * ``BENCH_CONN_MAX_AGE``: ``CONN_MAX_AGE`` of the database (seconds, or ``none``
   for connections kept open, the default, as in the demo's production settings);
+* ``BENCH_CACHE_SIZE``: ``NETJSONCONFIG_CONTROLLER_CACHE_SIZE`` (unset: the default);
 * ``BENCH_LAST_SEEN_INTERVAL``: ``NETJSONCONFIG_LAST_SEEN_INTERVAL`` (unset: the
   default, 600 seconds; ``0`` writes "last seen" on every request, the worst case).
 """
@@ -22,6 +23,8 @@ NETJSONCONFIG_SHARED_SECRET = os.environ.get("BENCH_SHARED_SECRET", "bench-share
 if os.environ.get("BENCH_TASKS") == "database":
     # template checks beyond the budget are queued for django-tasks' database worker
     TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+if os.environ.get("BENCH_CACHE_SIZE"):
+    NETJSONCONFIG_CONTROLLER_CACHE_SIZE = int(os.environ["BENCH_CACHE_SIZE"])
 if os.environ.get("BENCH_LAST_SEEN_INTERVAL"):
     NETJSONCONFIG_LAST_SEEN_INTERVAL = int(os.environ["BENCH_LAST_SEEN_INTERVAL"])
 

@@ -217,6 +217,15 @@ class TemplateChange:
             flagged = [item.config.pk for item in plan.output_changed]
             if flagged:
                 self.config_model.invalidate_checksums(self.config_model._default_manager.filter(pk__in=flagged))
+                # validated above with their new templates (rows locked): the
+                # devices' next rendering need not validate again
+                self.config_model.record_validated(
+                    {
+                        item.config.pk: item.config.render_version + 1
+                        for item in plan.output_changed
+                        if not item.vpn_changed
+                    }
+                )
         return plan
 
     def _write_memberships(self, connection, changed):

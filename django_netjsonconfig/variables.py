@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from jsonschema import Draft4Validator
 from netjsonconfig.utils import var_pattern
 
-from django_netjsonconfig.utils import json_roundtrip
+from django_netjsonconfig.netjson import json_roundtrip
 
 #: ``{{ name }}`` as netjsonconfig evaluates it
 VARIABLE = var_pattern
@@ -130,6 +130,27 @@ def _get(data, path):
     for part in path:
         data = data[part]
     return data
+
+
+#: every character a string reading as a number or a boolean can hold (``_TYPED_STRING``)
+_TYPED_ALPHABET = frozenset("0123456789+-.eEtruefals")
+
+
+def may_resolve_typed(names, context):
+    """
+    Whether a value holding one of the variables ``names`` can evaluate to a
+    string reading as a number or a boolean (see
+    ``resolve_typed_placeholders()``): not when every defined one has a
+    character no such string has (a name, a MAC address), which spares
+    rendering the merging of the templates a second time.
+    """
+    for name in names:
+        if name not in context:
+            continue  # stays a placeholder: never a number
+        value = context[name]
+        if not isinstance(value, str) or _TYPED_ALPHABET.issuperset(value):
+            return True
+    return False
 
 
 def resolve_typed_placeholders(backend, raw_config, schema=None):

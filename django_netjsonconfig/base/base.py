@@ -26,7 +26,12 @@ from django_netjsonconfig import settings as app_settings
 from django_netjsonconfig.backends import load_backend
 from django_netjsonconfig.netjson import json_roundtrip
 from django_netjsonconfig.schema_errors import describe_rule, relevant_error, schema_error_message, source_path
-from django_netjsonconfig.variables import resolve_typed_placeholders, unresolved_paths, used_variables
+from django_netjsonconfig.variables import (
+    may_resolve_typed,
+    resolve_typed_placeholders,
+    unresolved_paths,
+    used_variables,
+)
 
 
 def backend_choices():
@@ -273,7 +278,9 @@ class BaseConfig(models.Model):
         if hasattr(self, "get_context"):
             kwargs["context"] = self.get_render_context(template_instances)
         backend = self.backend_class(**kwargs)
-        if kwargs.get("context") and used_variables([kwargs["config"], templates or []]):
+        if kwargs.get("context") and may_resolve_typed(
+            used_variables([kwargs["config"], templates or []]), kwargs["context"]
+        ):
             # a variable standing for a number (``"mtu": "{{ mtu }}"``) gets the type its field wants
             raw = self.backend_class(config=kwargs["config"], templates=templates).config
             resolve_typed_placeholders(backend, raw)

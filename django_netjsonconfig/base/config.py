@@ -95,8 +95,22 @@ RENDERING_STATE_FIELDS = frozenset(
         "archive_db",
         "render_error",
         "behind_since",
+        "validated_render",
     }
 )
+
+
+def validation_mark(version, fingerprint):
+    """
+    The value of ``validated_render`` saying that the inputs of rendering at
+    ``render_version`` ``version`` passed the backend's schema validation in
+    the deployment of ``render_fingerprint()`` ``fingerprint``.
+    """
+    return f"{version}:{fingerprint}"
+
+
+def _skip_validation():
+    """Stands for a backend instance's ``validate()`` once its input is known to be valid."""
 
 
 def describe_render_error(error):
@@ -166,6 +180,10 @@ class AbstractConfig(BaseConfig):
     behind_since = models.DateTimeField(_("behind since"), null=True, blank=True, editable=False)
     #: why the server could not render the current configuration (empty when it can)
     render_error = models.TextField(_("rendering error"), blank=True, default="", editable=False)
+    #: ``validation_mark()`` of the inputs last known valid: the poll path
+    #: renders without validating again only when it equals the current
+    #: ``render_version`` and ``render_fingerprint()`` (see ``refresh_checksum()``)
+    validated_render = models.CharField(max_length=32, blank=True, default="", editable=False)
     #: MD5 of the archive the device last downloaded through the controller
     downloaded_checksum = models.CharField(max_length=32, blank=True, default="", editable=False)
     #: MD5 of the archive the device last reported running (applied) with
@@ -393,10 +411,58 @@ class AbstractConfig(BaseConfig):
             return checksum
         return None
 
-    def _render_archive(self):
+    def _render_archive(self, validate=True):
+        """
+        ``(archive, md5)``; the backend's schema validation runs once, and
+        not at all when ``validate`` is false (the caller knows the inputs
+        valid): netjsonconfig's rendering otherwise validates the same data
+        twice (``render()`` and ``to_intermediate()``).
+        """
         self._drop_backend_cache()
-        archive = self.generate().getvalue()
+        backend = self.backend_instance
+        if validate:
+            backend.validate()
+        backend.validate = _skip_validation  # this instance only; dropped with the cache
+        archive = backend.generate().getvalue()
+        self._drop_backend_cache()
         return archive, hashlib.md5(archive).hexdigest()
+
+    @property
+    def validated_inputs(self):
+        """
+        Whether the inputs of the current rendering are known valid: some
+        path validated them at this ``render_version`` in this deployment
+        (settings and netjsonconfig version: ``render_fingerprint()``).
+        Every change bumps ``render_version``, so anything not validated
+        since is validated when rendered.
+        """
+        if "validated_render" in self.get_deferred_fields():
+            return False
+        return bool(self.validated_render) and self.validated_render == validation_mark(
+            self.render_version, render_fingerprint()
+        )
+
+    @classmethod
+    def record_validated(cls, versions, fingerprint=None):
+        """
+        Records that the configs ``{pk: render_version}`` were validated at
+        those versions (their merged NetJSON with templates and variables, as
+        ``validate_merged()`` does): rows changed meanwhile (another
+        ``render_version``) are left as they are, so their next rendering
+        validates. One UPDATE per distinct version. Returns the rows marked.
+        """
+        fingerprint = fingerprint or render_fingerprint()
+        by_version = {}
+        for pk, version in versions.items():
+            by_version.setdefault(version, []).append(pk)
+        marked = 0
+        manager = cls._default_manager
+        for version, pks in by_version.items():
+            for start in range(0, len(pks), 2000):
+                marked += manager.filter(pk__in=pks[start : start + 2000], render_version=version).update(
+                    validated_render=validation_mark(version, fingerprint)
+                )
+        return marked
 
     def refresh_checksum(self):
         """
@@ -410,9 +476,10 @@ class AbstractConfig(BaseConfig):
         ``status``) and raised. Returns ``(checksum, archive bytes)``.
         """
         version = self.render_version
+        fingerprint = render_fingerprint()
         manager = type(self)._default_manager
         try:
-            archive, checksum = self._render_archive()
+            archive, checksum = self._render_archive(validate=not self.validated_inputs)
         except DatabaseError:
             raise
         except Exception as error:
@@ -433,8 +500,9 @@ class AbstractConfig(BaseConfig):
                 output_field=models.DateTimeField(),
             ),
             "rendered_checksum": checksum,
-            "rendered_fingerprint": render_fingerprint(),
+            "rendered_fingerprint": fingerprint,
             "rendered_version": version,
+            "validated_render": validation_mark(version, fingerprint),
             "archive_db": archive,
             "restore_status": "",
             "render_error": "",

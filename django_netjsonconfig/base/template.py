@@ -17,6 +17,10 @@ from django_netjsonconfig.variables import (
 )
 
 from .base import BaseConfig, variables_field
+from .config import render_fingerprint
+
+#: set by ``check_related_configs()``: the configs validated with the template as cleaned
+VALIDATED_CONFIGS = "_djnjc_validated_configs"
 
 TYPE_CHOICES = (("generic", _("Generic")), ("vpn", _("VPN-client")))
 
@@ -122,6 +126,7 @@ class AbstractTemplate(BaseConfig):
                 for config in self.config_relations.all():
                     config.sync_vpn_clients()
             output_changed = self._differs_from(stored)
+            validated = self._pop_validated_configs()
             if not (output_changed or vpn_changed):
                 return
             if getattr(self, "_checks_deferred", None) is None:
@@ -131,10 +136,33 @@ class AbstractTemplate(BaseConfig):
             if self._checks_deferred:
                 # rechecked in the background: a former error is no longer known to hold
                 extra["render_error"] = ""
-            self._config_model().invalidate_checksums(self.config_relations.all(), **extra)
+            config_model = self._config_model()
+            config_model.invalidate_checksums(self.config_relations.all(), **extra)
+            if validated is not None and not vpn_changed and not self._checks_deferred:
+                # the configs clean() validated with this very template: their
+                # next rendering (a device's poll) need not validate again;
+                # rows changed meanwhile have another version
+                versions, fingerprint = validated
+                config_model.record_validated({pk: version + 1 for pk, version in versions.items()}, fingerprint)
             if self._checks_deferred:
                 transaction.on_commit(lambda: tasks.enqueue_check(self))
         self._checks_deferred = None
+
+    def _validated_state(self):
+        """What ``check_related_configs()`` validated this template as (compared again at save time)."""
+        return json.dumps([self.backend, self.config, self.default_values or {}], sort_keys=True, default=str)
+
+    def _pop_validated_configs(self):
+        """
+        ``({config pk: render_version}, fingerprint)`` of the configs
+        ``clean()`` validated with this template as it is now, else ``None``
+        (not cleaned, or edited since).
+        """
+        found = self.__dict__.pop(VALIDATED_CONFIGS, None)
+        if found is None:
+            return None
+        state, versions, fingerprint = found
+        return (versions, fingerprint) if state == self._validated_state() else None
 
     def _differs_from(self, stored):
         """Whether the backend, NetJSON or default values differ from the ``stored`` column values."""
@@ -268,6 +296,7 @@ class AbstractTemplate(BaseConfig):
         (``django_netjsonconfig.tasks``).
         """
         self._checks_deferred = None
+        self.__dict__.pop(VALIDATED_CONFIGS, None)
         if self._state.adding or not self.backend or not self._output_changed():
             return
         self._checks_deferred = tasks.over_budget(self)
@@ -291,7 +320,8 @@ class AbstractTemplate(BaseConfig):
         errors = {}
         own_variables = used_variables(self.config)
         removed_defaults = None
-        for configs, templates in self._group_related_configs():
+        groups = self._group_related_configs()
+        for configs, templates in groups:
             names = ", ".join(f'"{other.name}"' for other in configs[:3])
             if len(configs) > 3:
                 names += _(" and %(count)d more") % {"count": len(configs) - 3}
@@ -319,6 +349,11 @@ class AbstractTemplate(BaseConfig):
                 )
         if errors:
             raise ValidationError(errors)
+        if not validate:
+            return  # the rendered output is validated later (tasks), nothing is known valid
+        # every config using the template has just been validated with it
+        versions = {config.pk: config.render_version for configs, _templates in groups for config in configs}
+        setattr(self, VALIDATED_CONFIGS, (self._validated_state(), versions, render_fingerprint()))
 
     def _removed_default_names(self):
         stored = type(self)._default_manager.filter(pk=self.pk).values_list("default_values", flat=True).first()

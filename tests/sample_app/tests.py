@@ -27,6 +27,7 @@ from django_netjsonconfig.tests import (
     test_fleet_state,
     test_memory,
     test_registration_race,
+    test_render_path,
     test_scale_out,
     test_schema_view,
     test_status,
@@ -548,4 +549,21 @@ class SampleTestBackgroundWorker(OrganizationMixin, test_template_background.Tes
 
 
 class SampleTestSeveralAppServers(OrganizationMixin, test_scale_out.TestSeveralAppServers):
+    pass
+
+
+# test_render_path
+
+
+class SampleTestSkippedValidation(OrganizationMixin, test_render_path.TestSkippedValidation):
+    pass
+
+
+class SampleTestNoStoredConfigurationEscapesValidation(
+    OrganizationMixin, test_render_path.TestNoStoredConfigurationEscapesValidation
+):
+    pass
+
+
+class SampleTestValidateCommand(OrganizationMixin, test_render_path.TestValidateCommand):
     pass

@@ -1,0 +1,5 @@
+from django_netjsonconfig.management.commands.netjsonconfig_validate import Command as BaseCommand
+
+
+class Command(BaseCommand):
+    app_label = "config"

@@ -129,24 +129,32 @@ class AbstractTemplate(BaseConfig):
             validated = self._pop_validated_configs()
             if not (output_changed or vpn_changed):
                 return
-            if getattr(self, "_checks_deferred", None) is None:
-                # saved without full_clean(): the same choice as clean() makes
-                self._checks_deferred = tasks.over_budget(self)
-            extra = {}
-            if self._checks_deferred:
-                # rechecked in the background: a former error is no longer known to hold
-                extra["render_error"] = ""
-            config_model = self._config_model()
-            config_model.invalidate_checksums(self.config_relations.all(), **extra)
-            if validated is not None and not vpn_changed and not self._checks_deferred:
-                # the configs clean() validated with this very template: their
-                # next rendering (a device's poll) need not validate again;
-                # rows changed meanwhile have another version
-                versions, fingerprint = validated
-                config_model.record_validated({pk: version + 1 for pk, version in versions.items()}, fingerprint)
-            if self._checks_deferred:
-                transaction.on_commit(lambda: tasks.enqueue_check(self))
+            self._invalidate_configs(validated if not vpn_changed else None)
         self._checks_deferred = None
+
+    def _invalidate_configs(self, validated):
+        """
+        Flags the configs using this changed template (one UPDATE); marks
+        those ``clean()`` validated with it (``validated``) as validated, or
+        queues their checks when they were deferred to the background.
+        """
+        if getattr(self, "_checks_deferred", None) is None:
+            # saved without full_clean(): the same choice as clean() makes
+            self._checks_deferred = tasks.over_budget(self)
+        extra = {}
+        if self._checks_deferred:
+            # rechecked in the background: a former error is no longer known to hold
+            extra["render_error"] = ""
+        config_model = self._config_model()
+        config_model.invalidate_checksums(self.config_relations.all(), **extra)
+        if validated is not None and not self._checks_deferred:
+            # the configs clean() validated with this very template: their
+            # next rendering (a device's poll) need not validate again; rows
+            # changed meanwhile have another version
+            versions, fingerprint = validated
+            config_model.record_validated({pk: version + 1 for pk, version in versions.items()}, fingerprint)
+        if self._checks_deferred:
+            transaction.on_commit(lambda: tasks.enqueue_check(self))
 
     def _validated_state(self):
         """What ``check_related_configs()`` validated this template as (compared again at save time)."""

@@ -27,6 +27,7 @@ from django_netjsonconfig.backends import load_backend
 from django_netjsonconfig.netjson import json_roundtrip
 from django_netjsonconfig.schema_errors import describe_rule, relevant_error, schema_error_message, source_path
 from django_netjsonconfig.variables import (
+    clean_variables,
     may_resolve_typed,
     resolve_typed_placeholders,
     unresolved_paths,
@@ -131,12 +132,31 @@ class BaseConfig(models.Model):
 
     __template__ = False
     __vpn__ = False
+    #: name of the field holding a JSON object of variables (a config's
+    #: ``context``, a template's ``default_values``), cleaned by ``clean_fields()``
+    variables_field_name = None
 
     class Meta:
         abstract = True
 
     def __str__(self):
         return self.name
+
+    def clean_fields(self, exclude=None):
+        """The fields' own checks, plus the names and values of the variables field."""
+        errors = {}
+        try:
+            super().clean_fields(exclude)
+        except ValidationError as error:
+            errors = error.update_error_dict(errors)
+        name = self.variables_field_name
+        if name and name not in (exclude or ()):
+            try:
+                setattr(self, name, clean_variables(getattr(self, name)))
+            except ValidationError as error:
+                errors.setdefault(name, []).extend(error.error_list)
+        if errors:
+            raise ValidationError(errors)
 
     def clean(self):
         """

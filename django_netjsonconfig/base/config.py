@@ -22,7 +22,7 @@ from django_netjsonconfig import template_selection
 from django_netjsonconfig.netjson import ordered_copy
 from django_netjsonconfig.template_selection import TemplatesField
 from django_netjsonconfig.validators import key_validator, mac_address_validator, normalize_mac_address
-from django_netjsonconfig.variables import BUILTIN_VARIABLES, clean_variables, undefined_message, used_variables
+from django_netjsonconfig.variables import BUILTIN_VARIABLES, undefined_message, used_variables
 
 from .base import BaseConfig, variables_field
 
@@ -203,6 +203,7 @@ class AbstractConfig(BaseConfig):
             "they override the templates' default values and NETJSONCONFIG_CONTEXT"
         ),
     )
+    variables_field_name = "context"
     hardware_id = models.CharField(_("hardware ID"), max_length=64, blank=True)
     model = models.CharField(_("hardware model"), max_length=64, blank=True)
     os = models.CharField(_("operating system"), max_length=128, blank=True)
@@ -288,18 +289,7 @@ class AbstractConfig(BaseConfig):
 
     def clean_fields(self, exclude=None):
         self.mac_address = normalize_mac_address(self.mac_address)
-        errors = {}
-        try:
-            super().clean_fields(exclude)
-        except ValidationError as error:
-            errors = error.update_error_dict(errors)
-        if "context" not in (exclude or ()):
-            try:
-                self.context = clean_variables(self.context)
-            except ValidationError as error:
-                errors.setdefault("context", []).extend(error.error_list)
-        if errors:
-            raise ValidationError(errors)
+        super().clean_fields(exclude)
 
     def validate_merged(self, template_instances=None):
         """Checks that every variable used is defined, then validates the merged NetJSON."""

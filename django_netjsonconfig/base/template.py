@@ -11,7 +11,6 @@ from django_netjsonconfig import tasks
 from django_netjsonconfig.variables import (
     BUILTIN_VARIABLES,
     VPN_VARIABLE,
-    clean_variables,
     undefined_message,
     used_variables,
 )
@@ -83,6 +82,7 @@ class AbstractTemplate(BaseConfig):
             "define them (NETJSONCONFIG_CONTEXT and the device's own variables override them)"
         ),
     )
+    variables_field_name = "default_values"
 
     __template__ = True
 
@@ -189,20 +189,6 @@ class AbstractTemplate(BaseConfig):
         using the template is validated with its own values.
         """
         return dict(self.default_values or {})
-
-    def clean_fields(self, exclude=None):
-        errors = {}
-        try:
-            super().clean_fields(exclude)
-        except ValidationError as error:
-            errors = error.update_error_dict(errors)
-        if "default_values" not in (exclude or ()):
-            try:
-                self.default_values = clean_variables(self.default_values)
-            except ValidationError as error:
-                errors.setdefault("default_values", []).extend(error.error_list)
-        if errors:
-            raise ValidationError(errors)
 
     def _config_model(self):
         return self._meta.get_field("config_relations").related_model

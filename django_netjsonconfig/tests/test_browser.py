@@ -51,7 +51,9 @@ def _preview_has_diff():
 
 @tag("browser")
 @skipUnless(sync_playwright and os.path.exists(CHROMIUM), f"needs Playwright and Debian's chromium at {CHROMIUM}")
-class TestEditorInBrowser(TestMixin, StaticLiveServerTestCase):
+class ChromiumLiveServerTestCase(StaticLiveServerTestCase):
+    """A live server and one headless Debian Chromium (``self.browser``) per test class."""
+
     @classmethod
     def setUpClass(cls):
         # Playwright's sync API runs an event loop in this thread; the ORM calls of
@@ -72,6 +74,8 @@ class TestEditorInBrowser(TestMixin, StaticLiveServerTestCase):
         if cls._async_unsafe is None:
             os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
 
+
+class TestEditorInBrowser(TestMixin, ChromiumLiveServerTestCase):
     def setUp(self):
         user = get_user_model().objects.create_superuser("admin", "admin@example.com", "pass")
         self.client.force_login(user)

@@ -6,19 +6,12 @@ change after the device downloads its configuration. Any JavaScript error,
 failed request or HTTP error fails the test.
 """
 
-import os
-import shutil
-import tempfile
-from unittest import skipUnless
-
 from django.contrib.auth import get_user_model
-from django.contrib.staticfiles.testing import StaticLiveServerTestCase
-from django.test import tag
 from django.urls import reverse
 
 from django_netjsonconfig import fleet
 from django_netjsonconfig.tests import TestMixin
-from django_netjsonconfig.tests.test_browser import CHROMIUM, CHROMIUM_ARGS
+from django_netjsonconfig.tests.test_browser import ChromiumLiveServerTestCase
 
 try:
     from playwright.sync_api import expect, sync_playwright
@@ -26,28 +19,7 @@ except ImportError:  # pragma: no cover - playwright is in the test extras
     sync_playwright = None
 
 
-@tag("browser")
-@skipUnless(sync_playwright and os.path.exists(CHROMIUM), f"needs Playwright and Debian's chromium at {CHROMIUM}")
-class TestFleetInBrowser(TestMixin, StaticLiveServerTestCase):
-    @classmethod
-    def setUpClass(cls):
-        # Playwright's sync API runs an event loop in this thread; the test's own ORM calls are synchronous
-        cls._async_unsafe = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-        super().setUpClass()
-        cls.playwright = sync_playwright().start()
-        cls.profile = tempfile.mkdtemp(prefix="djnjc-chromium-")
-        cls.browser = cls.playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.browser.close()
-        cls.playwright.stop()
-        shutil.rmtree(cls.profile, ignore_errors=True)
-        super().tearDownClass()
-        if cls._async_unsafe is None:
-            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-
+class TestFleetInBrowser(TestMixin, ChromiumLiveServerTestCase):
     def setUp(self):
         fleet.forget_seen()
         user = get_user_model().objects.create_superuser("admin", "admin@example.com", "pass")

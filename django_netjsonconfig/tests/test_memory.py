@@ -74,9 +74,14 @@ class MemoryTestMixin(ControllerTestMixin):
         sql = sql.replace("{table}", connection.ops.quote_name(self.config_model._meta.db_table))
         if connection.vendor == "sqlite":
             sql = sql.replace("%s", "?")  # the DB-API placeholder of sqlite3
-        cursor = other.cursor()
-        cursor.execute(sql, params)
-        other.commit()
+        try:
+            cursor = other.cursor()
+            cursor.execute(sql, params)
+            other.commit()
+        finally:
+            # closed at once: a property test writes many times in one test
+            # (the database's connection limit must not be reached)
+            other.close()
         if connection.vendor == "postgresql":
             # wait until the notification has reached this connection's socket
             readable, _w, _x = select.select([connection.connection.fileno()], [], [], DELIVERY_TIMEOUT)

@@ -48,6 +48,18 @@ def drop_pg_database(name):
         connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def discard_database(db, pg_name, env):
+    """Closes Django's connections and drops the benchmark's database (``db``: "sqlite" or "postgres")."""
+    if "django.db" in sys.modules:
+        from django.db import connections
+
+        connections.close_all()
+    if db == "postgres":
+        drop_pg_database(pg_name)
+    else:
+        Path(env["BENCH_SQLITE_PATH"]).unlink(missing_ok=True)
+
+
 def flush_redis_db(url):
     """Empties the Redis database of ``url`` (the benchmarks' own database number)."""
     import redis

@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import (  # noqa: E402
     RESULTS_DIR,
     bench_env,
-    drop_pg_database,
+    discard_database,
     flush_redis_db,
     median,
     print_table,
@@ -195,14 +195,7 @@ def single(args):
         RESULTS_DIR.mkdir(exist_ok=True)
         report(args.db, measure(create_devices(args.devices), args))
     finally:
-        if "django.db" in sys.modules:
-            from django.db import connections
-
-            connections.close_all()
-        if args.db == "postgres":
-            drop_pg_database(PG_NAME)
-        else:
-            Path(env["BENCH_SQLITE_PATH"]).unlink(missing_ok=True)
+        discard_database(args.db, PG_NAME, env)
 
 
 def main():

@@ -38,7 +38,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import bench_env, drop_pg_database, median, print_table, recreate_pg_database, setup_django  # noqa: E402
+from bench.common import bench_env, discard_database, median, print_table, recreate_pg_database, setup_django  # noqa: E402
 from bench.load import BACKEND, REDIS_URL, SECRET, TEMPLATES, checksum_path, device_identity  # noqa: E402
 from bench.poll_cost import wsgi_caller  # noqa: E402
 
@@ -191,14 +191,7 @@ def single(args):
         results, size = measure(devices, args)
         report(args.db, results, size, args.devices)
     finally:
-        if "django.db" in sys.modules:
-            from django.db import connections
-
-            connections.close_all()
-        if args.db == "postgres":
-            drop_pg_database(PG_NAME)
-        else:
-            Path(env["BENCH_SQLITE_PATH"]).unlink(missing_ok=True)
+        discard_database(args.db, PG_NAME, env)
 
 
 def main():

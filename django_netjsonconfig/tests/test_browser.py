@@ -74,14 +74,13 @@ class ChromiumLiveServerTestCase(StaticLiveServerTestCase):
         if cls._async_unsafe is None:
             os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
 
-
-class TestEditorInBrowser(TestMixin, ChromiumLiveServerTestCase):
-    def setUp(self):
-        user = get_user_model().objects.create_superuser("admin", "admin@example.com", "pass")
-        self.client.force_login(user)
-        for model in (self.config_model, self.template_model, self.vpn_model):
-            self._extra_fields(model)  # rows they need exist before the pages load
-        self.context = self.browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+    def open_page(self, **context_options):
+        """
+        ``self.page``, logged in with ``self.client``'s session. Any JavaScript
+        error, failed request or HTTP error (outside ``self.expected_errors``)
+        fails the test when it ends.
+        """
+        self.context = self.browser.new_context(viewport={"width": 1280, "height": 900}, **context_options)
         self.context.add_cookies(
             [{"name": "sessionid", "value": self.client.cookies["sessionid"].value, "url": self.live_server_url}]
         )
@@ -113,6 +112,15 @@ class TestEditorInBrowser(TestMixin, ChromiumLiveServerTestCase):
             return
         if not any(fragment in response.url for fragment in self.expected_errors):
             self.problems.append(f"HTTP {response.status}: {response.url}")
+
+
+class TestEditorInBrowser(TestMixin, ChromiumLiveServerTestCase):
+    def setUp(self):
+        user = get_user_model().objects.create_superuser("admin", "admin@example.com", "pass")
+        self.client.force_login(user)
+        for model in (self.config_model, self.template_model, self.vpn_model):
+            self._extra_fields(model)  # rows they need exist before the pages load
+        self.open_page(accept_downloads=True)
 
     # helpers
 

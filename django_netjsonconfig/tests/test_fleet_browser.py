@@ -26,30 +26,7 @@ class TestFleetInBrowser(TestMixin, ChromiumLiveServerTestCase):
         self.client.force_login(user)
         for model in (self.config_model, self.template_model):
             self._extra_fields(model)  # rows they need exist before the pages load
-        self.context = self.browser.new_context(viewport={"width": 1280, "height": 900})
-        self.context.add_cookies(
-            [{"name": "sessionid", "value": self.client.cookies["sessionid"].value, "url": self.live_server_url}]
-        )
-        self.page = self.context.new_page()
-        self.page.set_default_timeout(15000)
-        self.problems = []
-        self.page.on("pageerror", lambda error: self.problems.append(f"JavaScript error: {error}"))
-        self.page.on("console", self._on_console)
-        self.page.on("requestfailed", lambda request: self.problems.append(f"request failed: {request.url}"))
-        self.page.on("response", self._on_response)
-
-    def tearDown(self):
-        self.context.close()
-        self.assertEqual(self.problems, [], "the browser reported errors")
-
-    def _on_console(self, message):
-        # HTTP errors are judged by _on_response, which knows the URL
-        if message.type == "error" and not message.text.startswith("Failed to load resource"):
-            self.problems.append(f"console error: {message.text}")
-
-    def _on_response(self, response):
-        if response.status >= 400 and not response.url.endswith("/favicon.ico"):
-            self.problems.append(f"HTTP {response.status}: {response.url}")
+        self.open_page()
 
     def _url(self, path):
         return self.live_server_url + path

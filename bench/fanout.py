@@ -22,7 +22,9 @@ timed in the same run, each after a new change of the template:
     from stored archives).
 
 It also reports renderings per second per worker, against netjsonconfig's
-own ``generate()`` of the same configuration (which validates it first)::
+own ``generate()`` of the same inputs without validation (*bare*, the
+"vs bare" column is bare's rate over the worker's: the cost of a rendering
+through the app as a multiple of the library's) and with it::
 
     .venv/bin/python bench/fanout.py --sizes 1000
 """
@@ -105,16 +107,24 @@ def _wait_for_tasks(started_after):
         time.sleep(0.05)
 
 
-def _bare_rate(template, rounds=20):
-    """netjsonconfig's own ``generate()`` (validation included) of one config of the fleet, per second."""
+def _bare_rates(template, sample=50):
+    """
+    netjsonconfig alone on the inputs of ``sample`` configs of the fleet (own
+    NetJSON, templates, variables): ``generate()`` per second without
+    validation (*bare*) and as the library ships it (validation included).
+    """
+    from bench.render_cost import bare_inputs, bare_render
     from django_netjsonconfig.models import Config
 
-    config = Config.objects.filter(templates=template).first()
-    backend = config.get_backend_instance()
-    started = time.perf_counter()
-    for _ in range(rounds):
-        type(backend)(backend.config).generate()
-    return rounds / (time.perf_counter() - started)
+    pks = Config.objects.filter(templates=template).values_list("pk", flat=True)[:sample]
+    inputs = bare_inputs([{"pk": pk} for pk in pks])
+    rates = {}
+    for name, validate in (("bare generate/s", False), ("generate/s", True)):
+        started = time.perf_counter()
+        for item in inputs:
+            bare_render(item, validate=validate)
+        rates[name] = len(inputs) / (time.perf_counter() - started)
+    return rates
 
 
 def child(args):
@@ -174,7 +184,7 @@ def child(args):
             "all served": time.perf_counter() - started,
         }
         assert served == size, served
-        results["bare generate/s"] = _bare_rate(template)
+        results.update(_bare_rates(template))
         print(json.dumps(results))
     finally:
         if worker is not None:
@@ -188,16 +198,18 @@ def child(args):
 
 
 def report(outputs):
-    headers = ["N", "way", "save s", "all served s", "worker done s", "renderings/s per worker"]
+    headers = ["N", "way", "save s", "all served s", "worker done s", "renderings/s per worker", "vs bare"]
     rows = []
     for output in outputs:
         size = output["size"]
         for way in ("no worker", "worker + polls", "worker first"):
             entry = output[way]
             # renderings per worker: "no worker" has one (the app server), "worker first" one (the worker)
-            rate = f"{size / (entry['all served'] - entry['save']):.1f}" if way == "no worker" else "-"
-            if way == "worker first":
-                rate = f"{size / (entry['worker done'] - entry['save']):.1f}"
+            rate = None
+            if way == "no worker":
+                rate = size / (entry["all served"] - entry["save"])
+            elif way == "worker first":
+                rate = size / (entry["worker done"] - entry["save"])
             rows.append(
                 [
                     str(size),
@@ -205,7 +217,8 @@ def report(outputs):
                     f"{entry['save']:.2f}",
                     f"{entry['all served']:.1f}",
                     f"{entry.get('worker done', 0):.1f}" if "worker done" in entry else "-",
-                    rate,
+                    "-" if rate is None else f"{rate:.1f}",
+                    "-" if rate is None else f"{output['bare generate/s'] / rate:.2f} x",
                 ]
             )
     print()
@@ -217,7 +230,8 @@ def report(outputs):
         first = output["worker first"]["all served"]
         print(
             f"N={output['size']}: all served with a worker polling alongside = {both / base:.2f} x without; "
-            f"worker first = {first / base:.2f} x; netjsonconfig alone: {output['bare generate/s']:.1f} generate()/s"
+            f"worker first = {first / base:.2f} x; netjsonconfig alone: {output['bare generate/s']:.1f} generate()/s "
+            f"without validation, {output['generate/s']:.1f} with"
         )
 
 

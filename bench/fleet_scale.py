@@ -8,18 +8,22 @@ PostgreSQL database (Redis cache, as ``bench/load.py``):
 1. bulk-inserts the configs (``bulk_create``, timed): each row carries a
    stored checksum valid for the deployment (``rendered_*`` columns) so that
    a poll answers from the row, as for a fleet whose configs are all rendered,
-   and a "last seen" time of now, so that polls write nothing (as in a fleet
+   the address polls come from and a "last seen" time of now, so that polls
+   write nothing (as in a fleet
    polling every two minutes with the default ten-minute interval). Archives
    are not stored: only checksum polls are measured;
 2. starts gunicorn (``--workers`` sync workers, ``bench.settings``) with
    ``NETJSONCONFIG_CONTROLLER_CACHE_SIZE`` = ``--cache-size`` (default: the
    setting's default);
-3. polls checksums of devices drawn at random (with replacement) with
-   ``--connections`` keep-alive connections, alternating measured rounds with
-   the floor view; reports requests/s, its ratio to the floor, the share of
-   polls answered from the connection memory (1 - rows read from the config
-   table / polls, from ``pg_stat_user_tables``) and each worker's resident
-   memory.
+3. optionally (``--warm-sweeps``) polls every device once per sweep, each
+   sweep in a new random order, as the fleet does once per polling interval,
+   until the workers' memories hold what a long-running server's would;
+4. polls checksums of devices drawn at random (with replacement, a new draw
+   each round) with ``--connections`` keep-alive connections, alternating
+   measured rounds with the floor view; reports requests/s, its ratio to the
+   floor, the share of polls answered from the connection memory (the
+   workers' own counters, read through ``/bench/memory/``), the rows each
+   worker holds and each worker's resident memory.
 
 Example::
 
@@ -53,8 +57,6 @@ from bench.httpload import run_python  # noqa: E402
 from bench.load import BACKEND, FLOOR, REDIS_URL, SECRET, Server, checksum_path, device_identity  # noqa: E402
 
 PG_NAME = f"bench_fleet_scale_{os.getpid()}"
-#: seconds PostgreSQL may keep a busy backend's table counters before publishing them (PG 15: 10 s idle flush)
-STATS_SETTLE = 11
 
 
 def bulk_insert(count):
@@ -75,6 +77,7 @@ def bulk_insert(count):
             backend=BACKEND,
             config={"general": {}},
             status="running",
+            last_ip="127.0.0.1",  # where the benchmark's polls come from: a poll writes nothing
             rendered_checksum=hashlib.md5(device["name"].encode()).hexdigest(),
             rendered_version=0,
             rendered_fingerprint=fingerprint,
@@ -88,19 +91,29 @@ def bulk_insert(count):
     return devices, time.perf_counter() - started
 
 
-def config_reads():
-    """Rows read from the config table so far (index and sequential scans), as PostgreSQL published them."""
-    from django.db import connection
+def memory_counters(port, workers, attempts=500):
+    """``{pid: {"hits", "misses", "rows"}}`` of every worker's connection memory (``/bench/memory/``)."""
+    from bench.httpload import Connection
 
-    from django_netjsonconfig.models import Config
+    seen = {}
+    for _attempt in range(attempts):
+        connection = Connection(port)  # a new connection each time: any worker may take it
+        status, body, _response = connection.request("GET", "/bench/memory/")
+        connection.close()
+        if status != 200:
+            raise SystemExit(f"/bench/memory/ answered {status}")
+        counters = json.loads(body)
+        seen[counters.pop("pid")] = counters
+        if len(seen) == workers:
+            return seen
+    raise SystemExit(f"only {len(seen)} of {workers} workers answered /bench/memory/")
 
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_stat_clear_snapshot()")
-        cursor.execute(
-            "SELECT coalesce(idx_scan, 0) + seq_scan FROM pg_stat_user_tables WHERE relname = %s",
-            [Config._meta.db_table],
-        )
-        return cursor.fetchone()[0]
+
+def hit_rate(before, after):
+    """Share of the polls between two ``memory_counters()`` answered from memory."""
+    hits = sum(after[pid]["hits"] - before.get(pid, {}).get("hits", 0) for pid in after)
+    misses = sum(after[pid]["misses"] - before.get(pid, {}).get("misses", 0) for pid in after)
+    return hits / max(1, hits + misses)
 
 
 def worker_rss(server):
@@ -159,27 +172,39 @@ def single(args):
         devices, insert_seconds = bulk_insert(args.fleet)
         print(f"[{args.fleet}] bulk-inserted {args.fleet} configs in {insert_seconds:.1f}s", flush=True)
         rng = random.Random(args.fleet)
-        paths = [checksum_path(device) for device in rng.choices(devices, k=max(200_000, 2 * args.fleet))]
+
+        def random_paths():
+            # a new draw for every round: a round must not replay the warm-up's devices
+            return [checksum_path(device) for device in rng.choices(devices, k=max(50_000, args.fleet))]
+
         server_args = Namespace(port=0, workers=args.workers, worker_class="sync", threads=1, keep_alive=30)
         server = Server(server_args, env, RESULTS_DIR / "gunicorn-fleet-scale.log")
         server.start()
         rss_idle = worker_rss(server)
         for _warm in range(2):
             run_python(server.port, [FLOOR], args.connections, args.duration)
-            run_python(server.port, paths, args.connections, args.duration)
-        time.sleep(STATS_SETTLE)
-        reads_before = config_reads()
-        floor, polls, polled = [], [], 0
+            run_python(server.port, random_paths(), args.connections, args.duration)
+        for sweep in range(args.warm_sweeps):
+            # every device once, in a new random order, as a polling interval of the whole fleet does
+            order = [checksum_path(device) for device in rng.sample(devices, len(devices))]
+            before = memory_counters(server.port, args.workers)
+            result = run_python(server.port, order, args.connections, 3600, max_requests=len(order))
+            after = memory_counters(server.port, args.workers)
+            print(
+                f"[{args.fleet}] warm-up sweep {sweep + 1}: {result['rps']:.0f} polls/s, "
+                f"{hit_rate(before, after):.1%} from memory, rows held {[c['rows'] for c in after.values()]}",
+                flush=True,
+            )
+        counters_before = memory_counters(server.port, args.workers)
+        floor, polls = [], []
         for _round in range(args.rounds):
             floor.append(run_python(server.port, [FLOOR], args.connections, args.duration))
-            result = run_python(server.port, paths, args.connections, args.duration)
+            result = run_python(server.port, random_paths(), args.connections, args.duration)
             polls.append(result)
-            polled += result["requests"]
             if result["errors"]:
                 raise SystemExit(f"{result['errors']} polls failed")
         rss = worker_rss(server)
-        time.sleep(STATS_SETTLE)
-        reads = config_reads() - reads_before
+        counters_after = memory_counters(server.port, args.workers)
         ratios = [poll["rps"] / base["rps"] for poll, base in zip(polls, floor, strict=True)]
         output = {
             "fleet": args.fleet,
@@ -190,8 +215,10 @@ def single(args):
             "checksum_rps": median([poll["rps"] for poll in polls]),
             "ratio": median(ratios),
             "ratio_range": [min(ratios), max(ratios)],
-            "hit_rate": 1 - reads / polled,
-            "polls": polled,
+            "hit_rate": hit_rate(counters_before, counters_after),
+            "rows_held": sorted(counter["rows"] for counter in counters_after.values()),
+            "polls": sum(poll["requests"] for poll in polls),
+            "warm_sweeps": args.warm_sweeps,
             "rss_idle_mib": rss_idle,
             "rss_mib": rss,
         }
@@ -215,6 +242,12 @@ def main():
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--duration", type=int, default=4, help="seconds per round and endpoint")
+    parser.add_argument(
+        "--warm-sweeps",
+        type=int,
+        default=0,
+        help="before measuring, poll every device this many times (each time in a new random order)",
+    )
     parser.add_argument(
         "--memory-per-row",
         action="store_true",
@@ -249,6 +282,7 @@ def main():
             f"{o['checksum_rps']:.0f}",
             f"{o['ratio']:.2f} ({o['ratio_range'][0]:.2f}-{o['ratio_range'][1]:.2f})",
             f"{o['hit_rate']:.1%}",
+            ", ".join(f"{rows:,}" for rows in o["rows_held"]),
             ", ".join(f"{size:.0f}" for size in o["rss_mib"]),
             f"{o['insert_seconds']:.0f}",
         ]
@@ -263,6 +297,7 @@ def main():
             "checksum req/s",
             "rps/floor",
             "from memory",
+            "rows held",
             "worker RSS MiB",
             "insert s",
         ],

@@ -1,6 +1,9 @@
 """URLconf of the benchmarks: a trivial view (the framework's floor) plus the project's URLs."""
 
-from django.http import HttpResponse
+import os
+
+from django.db import connections
+from django.http import HttpResponse, JsonResponse
 from django.urls import path
 
 from tests.urls import urlpatterns as project_urlpatterns
@@ -11,4 +14,22 @@ def floor(request):
     return HttpResponse("ok", content_type="text/plain")
 
 
-urlpatterns = [path("bench/floor/", floor, name="bench_floor"), *project_urlpatterns]
+def memory_counters(request):
+    """This worker's connection memory: reads answered from it, reads of the database, rows held."""
+    holder = connections["default"].__dict__.get("_djnjc_memories")
+    memories = [memory for memory in (holder[1].values() if holder else ()) if memory is not None]
+    return JsonResponse(
+        {
+            "pid": os.getpid(),
+            "hits": sum(memory.hits for memory in memories),
+            "misses": sum(memory.misses for memory in memories),
+            "rows": sum(len(memory.rows) for memory in memories),
+        }
+    )
+
+
+urlpatterns = [
+    path("bench/floor/", floor, name="bench_floor"),
+    path("bench/memory/", memory_counters, name="bench_memory"),
+    *project_urlpatterns,
+]

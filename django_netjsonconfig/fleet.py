@@ -26,6 +26,7 @@ decision 18 and the stored rendering:
 
 import datetime
 import time
+from collections import OrderedDict
 
 from django.db import connections, router
 from django.db.models import Count, F, Q
@@ -101,9 +102,13 @@ def count_sync_states(queryset):
 
 # last seen -------------------------------------------------------------------
 
-#: (database, state model, config pk) -> time.monotonic() of the last write (or
-#: check) of this process; bounded by SEEN_MEMO_LIMIT
+#: (database, state model) -> {config pk: time.monotonic() of this process's
+#: last write (or check)}, least recently written first; each holds at most
+#: ``seen_memo_limit()`` devices
 _seen = {}
+#: the fewest devices a process remembers writing "last seen" for (more when
+#: ``NETJSONCONFIG_CONTROLLER_CACHE_SIZE`` is larger): beyond it, the device
+#: written longest ago costs one more statement at its next request
 SEEN_MEMO_LIMIT = 100_000
 _state_models = {}
 
@@ -121,6 +126,11 @@ def device_state_model(config_model):
             break
     _state_models[config_model] = found
     return found
+
+
+def seen_memo_limit():
+    """How many devices a process remembers per database: as many as a connection memory holds, at least."""
+    return max(SEEN_MEMO_LIMIT, app_settings.CONTROLLER_CACHE_SIZE)
 
 
 def forget_seen():
@@ -145,14 +155,17 @@ def record_seen(config):
     interval = app_settings.LAST_SEEN_INTERVAL
     # every poll asks: without database routers the answer is the config's database
     database = router.db_for_write(state_model, instance=config) if router.routers else config._state.db or "default"
-    key = (database, state_model, config.pk)
+    memo = _seen.get((database, state_model))
+    if memo is None:
+        memo = _seen[(database, state_model)] = OrderedDict()
     now = time.monotonic()
-    last = _seen.get(key)
+    last = memo.get(config.pk)
     if last is not None and now - last < interval:
         return False
-    if len(_seen) >= SEEN_MEMO_LIMIT:
-        _seen.clear()
-    _seen[key] = now
+    memo[config.pk] = now
+    memo.move_to_end(config.pk)
+    while len(memo) > seen_memo_limit():
+        memo.popitem(last=False)  # written longest ago
     connection = connections[database]
     seen_at = timezone.now()
     threshold = seen_at - datetime.timedelta(seconds=interval)

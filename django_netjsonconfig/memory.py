@@ -57,6 +57,7 @@ a row larger than ``MAX_ROW_SIZE`` (a big archive) is never kept.
 
 import logging
 import time
+from collections import OrderedDict
 
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, connections, router, transaction
@@ -86,10 +87,12 @@ class Memory:
     def __init__(self, model):
         self.pk_field = model._meta.pk
         #: primary key -> {key: column values}; insertion order is age
-        self.rows = {}
+        self.rows = OrderedDict()
         #: bumped by every change announced; see ``read()``
         self.generation = 0
         self.size = 0
+        #: reads answered from memory and from the database, since the memory started
+        self.hits = self.misses = 0
 
     def read(self, pk, key, fetch):
         """
@@ -101,7 +104,9 @@ class Memory:
         """
         values = self._recall(pk, key)
         if values is not None:
+            self.hits += 1
             return values
+        self.misses += 1
         # taken before the read: a change announced during it must be seen
         generation, started = self.generation, time.monotonic()
         values = fetch()
@@ -119,7 +124,7 @@ class Memory:
         entry = self.rows.get(pk)
         if entry is None:
             while self.rows and len(self.rows) >= self.size:
-                del self.rows[next(iter(self.rows))]  # the oldest first
+                self.rows.popitem(last=False)  # the oldest first (O(1), unlike a dict's)
             entry = self.rows[pk] = {}
         entry[key] = values
 

@@ -5,6 +5,7 @@ record, at most once per NETJSONCONFIG_LAST_SEEN_INTERVAL.
 """
 
 import re
+from unittest import mock
 
 from django.contrib.auth import get_user_model
 from django.db import connection
@@ -194,6 +195,32 @@ class TestLastSeenCost(MemoryTestMixin, TransactionTestCase):
         self.assertEqual(len(self._poll_queries(config)), 1)
         self.assertEqual(self._last_seen(config), seen)
         self.assertEqual(self._poll_queries(config), [])
+
+    def test_a_fleet_bigger_than_the_memo_costs_one_statement_per_forgotten_device(self):
+        first, second, third = (
+            self._create_config(name=f"ap{number}", mac_address=f"00:11:22:33:44:0{number}", key=str(number) * 32)
+            for number in range(1, 4)
+        )
+        for _pass in range(2):  # the second pass: every row rendered and remembered (SQLite forgets at each write)
+            for config in (first, second, third):
+                self._checksum(config)
+        with mock.patch.object(fleet, "seen_memo_limit", return_value=2):
+            fleet.forget_seen()
+            self.assertEqual(len(self._poll_queries(first)), 1)
+            self.assertEqual(len(self._poll_queries(second)), 1)
+            self.assertEqual(self._poll_queries(first), [])
+            # a third device makes room by forgetting the one written longest
+            # ago (the first), not every device
+            self.assertEqual(len(self._poll_queries(third)), 1)
+            self.assertEqual(self._poll_queries(second), [])
+            self.assertEqual(self._poll_queries(third), [])
+            self.assertEqual(len(self._poll_queries(first)), 1)
+
+    def test_the_memo_holds_at_least_as_many_devices_as_the_connection_memory(self):
+        with override_settings(NETJSONCONFIG_CONTROLLER_CACHE_SIZE=0):
+            self.assertEqual(fleet.seen_memo_limit(), fleet.SEEN_MEMO_LIMIT)
+        with override_settings(NETJSONCONFIG_CONTROLLER_CACHE_SIZE=fleet.SEEN_MEMO_LIMIT * 3):
+            self.assertEqual(fleet.seen_memo_limit(), fleet.SEEN_MEMO_LIMIT * 3)
 
     def test_reports_and_downloads_record_last_seen_too(self):
         config = self._create_config()

@@ -15,7 +15,7 @@ import time
 import uuid
 from unittest import mock, skipUnless
 
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.test import Client, TransactionTestCase, override_settings
 from django.test.utils import CaptureQueriesContext
 from hypothesis import given
@@ -194,6 +194,18 @@ class TestPollsFromMemory(MemoryTestMixin, TransactionTestCase):
         self.assertEqual((first.status_code, queries), (200, 1))
         third, queries = self._queries(self._get, "checksum", configs[2], key=configs[2].key)
         self.assertEqual((third.status_code, queries), (200, 0))
+
+    def test_the_memory_counts_what_it_answered_and_what_it_read(self):
+        config = self._create_config()
+        self._checksum(config)
+        memories = connections["default"].__dict__["_djnjc_memories"][1]
+        counter = memories[self.config_model._meta.db_table]
+        hits, misses = counter.hits, counter.misses
+        self._get("checksum", config, key=config.key)
+        self.assertEqual((counter.hits, counter.misses), (hits + 1, misses))
+        other = self._create_config(name="ap2", mac_address="00:11:22:33:44:02", key="2" * 32)
+        self._get("checksum", other, key=other.key)
+        self.assertEqual(counter.misses, misses + 1)
 
     @override_settings(NETJSONCONFIG_CONTROLLER_CACHE_SIZE=0)
     def test_size_zero_turns_the_memory_off(self):

@@ -157,15 +157,20 @@ def record_seen(config):
     database = router.db_for_write(state_model, instance=config) if router.routers else config._state.db or "default"
     memo = _seen.get((database, state_model))
     if memo is None:
-        memo = _seen[(database, state_model)] = OrderedDict()
+        memo = _seen.setdefault((database, state_model), OrderedDict())
     now = time.monotonic()
     last = memo.get(config.pk)
     if last is not None and now - last < interval:
         return False
-    memo[config.pk] = now
-    memo.move_to_end(config.pk)
+    # shared by the threads of a process: each step is one atomic operation,
+    # and none fails when another thread has just removed the same device
+    memo.pop(config.pk, None)
+    memo[config.pk] = now  # last: written most recently
     while len(memo) > seen_memo_limit():
-        memo.popitem(last=False)  # written longest ago
+        try:
+            memo.popitem(last=False)  # written longest ago
+        except KeyError:  # emptied by another thread meanwhile
+            break
     connection = connections[database]
     seen_at = timezone.now()
     threshold = seen_at - datetime.timedelta(seconds=interval)

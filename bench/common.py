@@ -99,3 +99,18 @@ def print_table(headers, rows):
     print("  ".join("-" * width for width in widths))
     for row in rows:
         print(line.format(*row))
+
+
+def run_per_database(script, timeout=None):
+    """
+    ``--db both``: runs ``script`` again with its arguments in a process of its
+    own for SQLite, then for PostgreSQL; returns the worst exit status.
+    """
+    import subprocess
+
+    argv = [arg for arg in sys.argv[1:] if arg not in ("--db", "both", "--db=both")]
+    codes = [
+        subprocess.run([sys.executable, script, *argv, "--db", db], check=False, timeout=timeout).returncode
+        for db in ("sqlite", "postgres")
+    ]
+    return max(codes)

@@ -57,6 +57,7 @@ from bench.common import (  # noqa: E402
     percentile,
     print_table,
     recreate_pg_database,
+    run_per_database,
     setup_django,
 )
 from bench.httpload import Connection, run_python, run_wrk  # noqa: E402
@@ -604,11 +605,7 @@ def main():
     args = parse_args()
     if args.db != "both":
         return single(args)
-    codes = []
-    for db in ("sqlite", "postgres"):
-        argv = [arg for arg in sys.argv[1:] if arg not in ("--db", "both", "--db=both")]
-        codes.append(subprocess.run([sys.executable, __file__, *argv, "--db", db], check=False).returncode)
-    return max(codes)
+    return run_per_database(__file__)
 
 
 if __name__ == "__main__":

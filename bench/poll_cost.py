@@ -20,7 +20,6 @@ import cProfile
 import io
 import os
 import pstats
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -35,6 +34,7 @@ from bench.common import (  # noqa: E402
     median,
     print_table,
     recreate_pg_database,
+    run_per_database,
     setup_django,
 )
 from bench.load import BACKEND, FLOOR, REDIS_URL, SECRET, TEMPLATES, checksum_path, device_identity, download_path  # noqa: E402
@@ -209,9 +209,7 @@ def main():
     args = parser.parse_args()
     if args.db != "both":
         return single(args)
-    for db in ("sqlite", "postgres"):
-        argv = [arg for arg in sys.argv[1:] if arg not in ("--db", "both", "--db=both")]
-        subprocess.run([sys.executable, __file__, *argv, "--db", db], check=True, timeout=1800)
+    raise SystemExit(run_per_database(__file__, timeout=1800))
 
 
 if __name__ == "__main__":

@@ -31,14 +31,21 @@ before the change too (copy the file there), to compare before and after::
 import argparse
 import hashlib
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import bench_env, discard_database, median, print_table, recreate_pg_database, setup_django  # noqa: E402
+from bench.common import (  # noqa: E402
+    bench_env,
+    discard_database,
+    median,
+    print_table,
+    recreate_pg_database,
+    run_per_database,
+    setup_django,
+)
 from bench.load import BACKEND, REDIS_URL, SECRET, TEMPLATES, checksum_path, device_identity  # noqa: E402
 from bench.poll_cost import wsgi_caller  # noqa: E402
 
@@ -202,9 +209,7 @@ def main():
     args = parser.parse_args()
     if args.db != "both":
         return single(args)
-    for db in ("sqlite", "postgres"):
-        argv = [arg for arg in sys.argv[1:] if arg not in ("--db", "both", "--db=both")]
-        subprocess.run([sys.executable, __file__, *argv, "--db", db], check=True, timeout=1800)
+    raise SystemExit(run_per_database(__file__, timeout=1800))
 
 
 if __name__ == "__main__":

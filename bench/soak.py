@@ -32,7 +32,6 @@ import json
 import os
 import random
 import signal
-import subprocess
 import sys
 import threading
 import time
@@ -41,7 +40,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import load  # noqa: E402
-from bench.common import RESULTS_DIR, print_table  # noqa: E402
+from bench.common import RESULTS_DIR, print_table, run_per_database  # noqa: E402
 from bench.httpload import Connection  # noqa: E402
 
 load.PG_NAME = f"bench_soak_{os.getpid()}"
@@ -245,11 +244,7 @@ def main():
     args = parse_args()
     if args.db != "both":
         return single(args)
-    codes = []
-    for db in ("sqlite", "postgres"):
-        argv = [arg for arg in sys.argv[1:] if arg not in ("--db", "both", "--db=both")]
-        codes.append(subprocess.run([sys.executable, __file__, *argv, "--db", db], check=False).returncode)
-    return max(codes)
+    return run_per_database(__file__)
 
 
 if __name__ == "__main__":

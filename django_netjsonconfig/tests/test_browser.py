@@ -140,12 +140,17 @@ class TestEditorInBrowser(TestMixin, ChromiumLiveServerTestCase):
     def _config_value(self):
         return json.loads(self.page.input_value("#id_config"))
 
-    def _add_wifi_interface(self, ssid):
+    def _add_interface(self):
+        """Turns on the editor's "interfaces" property and adds its first interface."""
         page = self.page
         page.click("text=Configuration Menu")
         page.check("#root-interfaces")
         page.click("text=Configuration Menu")
         page.click("text=Add Interface")
+
+    def _add_wifi_interface(self, ssid):
+        page = self.page
+        self._add_interface()
         page.select_option("[id='root[interfaces][0]switcher']", "Wireless interface")
         page.fill("[name='root[interfaces][0][name]']", "wlan0")
         page.fill("[name='root[interfaces][0][wireless][radio]']", "radio0")
@@ -272,10 +277,7 @@ class TestEditorInBrowser(TestMixin, ChromiumLiveServerTestCase):
         self._open(self.template_model, "add")
         page.fill("#id_name", "bad-mtu")
         self._fill_extra_fields(self.template_model)
-        page.click("text=Configuration Menu")
-        page.check("#root-interfaces")
-        page.click("text=Configuration Menu")
-        page.click("text=Add Interface")
+        self._add_interface()
         page.fill("[name='root[interfaces][0][name]']", "eth0")
         mtu = page.locator("[name='root[interfaces][0][mtu]']")
         mtu.fill("12")
@@ -492,10 +494,7 @@ class TestEditorInBrowser(TestMixin, ChromiumLiveServerTestCase):
         page.fill("[name='djnjc_default_values[0][name]']", "mtu")
         page.fill("[name='djnjc_default_values[0][value]']", "12")
         page.locator("[name='djnjc_default_values[0][value]']").blur()
-        page.click("text=Configuration Menu")
-        page.check("#root-interfaces")
-        page.click("text=Configuration Menu")
-        page.click("text=Add Interface")
+        self._add_interface()
         page.fill("[name='root[interfaces][0][name]']", "eth0")
         mtu = page.locator("[name='root[interfaces][0][mtu]']")
         mtu.fill("{{ mtu }}")

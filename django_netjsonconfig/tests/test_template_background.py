@@ -19,24 +19,12 @@ from django_tasks_db.models import DBTaskResult
 
 from django_netjsonconfig.tasks import check_template_configs
 from django_netjsonconfig.tests.test_admin import AdminTestMixin
+from django_netjsonconfig.tests.test_template import _wifi
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 DATABASE_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 HEADER = "X-Openwisp-Controller"
 LONG_NAME = "ap-with-a-rather-long-name-0002"
-
-
-def _wifi(ssid):
-    return {
-        "interfaces": [
-            {
-                "name": "wlan0",
-                "type": "wireless",
-                "wireless": {"radio": "radio0", "mode": "access_point", "ssid": ssid, "network": ["lan"]},
-            }
-        ],
-        "radios": [{"name": "radio0", "protocol": "802.11n", "channel": 11, "channel_width": 20}],
-    }
 
 
 class FleetMixin(AdminTestMixin):

@@ -6,6 +6,7 @@ from django.db import connections
 from django.http import HttpResponse, JsonResponse
 from django.urls import path
 
+from django_netjsonconfig.memory import session_memories
 from tests.urls import urlpatterns as project_urlpatterns
 
 
@@ -16,8 +17,7 @@ def floor(request):
 
 def memory_counters(request):
     """This worker's connection memory: reads answered from it, reads of the database, rows held."""
-    holder = connections["default"].__dict__.get("_djnjc_memories")
-    memories = [memory for memory in (holder[1].values() if holder else ()) if memory is not None]
+    memories = [memory for memory in session_memories(connections["default"]).values() if memory is not None]
     return JsonResponse(
         {
             "pid": os.getpid(),

@@ -378,6 +378,17 @@ def install_triggers(model, using):
     _triggers_checked.pop((connection.settings_dict["NAME"], table), None)
 
 
+def session_memories(connection):
+    """
+    ``{table: memory}`` of ``connection``'s current session (empty when none
+    started; a table whose memory cannot be used maps to ``None``).
+    """
+    holder = connection.__dict__.get("_djnjc_memories")
+    if holder is None or connection.connection is None or holder[0] is not connection.connection:
+        return {}
+    return holder[1]
+
+
 def write_elsewhere(connection, model, write):
     """
     Runs ``write()``, a statement on ``connection`` that changes no row of
@@ -387,11 +398,10 @@ def write_elsewhere(connection, model, write):
     SQLite the connection's own change counter moves with any write, so the
     memory is told about this one. Returns what ``write()`` returns.
     """
-    holder = connection.__dict__.get("_djnjc_memories")
     raw = connection.connection
     memory = None
-    if holder is not None and holder[0] is raw and raw is not None and not connection.in_atomic_block:
-        memory = holder[1].get(model._meta.db_table)
+    if not connection.in_atomic_block:
+        memory = session_memories(connection).get(model._meta.db_table)
     if not isinstance(memory, SQLiteMemory) or memory.version is None:
         return write()
     before = raw.total_changes

@@ -198,8 +198,7 @@ class TestPollsFromMemory(MemoryTestMixin, TransactionTestCase):
     def test_the_memory_counts_what_it_answered_and_what_it_read(self):
         config = self._create_config()
         self._checksum(config)
-        memories = connections["default"].__dict__["_djnjc_memories"][1]
-        counter = memories[self.config_model._meta.db_table]
+        counter = memory.session_memories(connections["default"])[self.config_model._meta.db_table]
         hits, misses = counter.hits, counter.misses
         self._get("checksum", config, key=config.key)
         self.assertEqual((counter.hits, counter.misses), (hits + 1, misses))

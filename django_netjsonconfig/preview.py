@@ -9,6 +9,12 @@ import io
 import tarfile
 from dataclasses import dataclass, field
 
+from django.utils.translation import gettext_lazy as _
+
+#: shown in place of a VPN client certificate (and its key) a preview cannot know yet
+PENDING_CERTIFICATE = _("(the client certificate issued to this device when the configuration is saved)")
+PENDING_KEY = _("(the private key of that certificate, created with it)")
+
 
 @dataclass(frozen=True)
 class ArchiveFile:
@@ -84,3 +90,99 @@ def _file_diff(path, status, old, new, context_lines):
     mode = new.mode if new else old.mode
     old_mode = old.mode if old and new and old.mode != new.mode else ""
     return FileDiff(path, status, mode, old_mode, lines)
+
+
+def saved_or_new(model, kwargs, pk):
+    """
+    The object a preview renders: the saved row ``pk`` (with its VPN
+    clients and certificates) carrying the posted ``kwargs``, or a new
+    ``model(**kwargs)`` when there is no such row.
+    """
+    saved = None
+    if pk:
+        try:
+            saved = model._default_manager.filter(pk=model._meta.pk.to_python(pk)).first()
+        except Exception:  # noqa: BLE001 (a malformed id previews as a new object)
+            saved = None
+    if saved is None:
+        return model(**kwargs)
+    for name, value in kwargs.items():
+        setattr(saved, name, value)
+    return saved
+
+
+def pending_vpn_variables(config, templates):
+    """
+    ``(variables, notes)`` for the VPN-client templates of ``templates`` that
+    ``config`` has no VPN client of yet (a new config, or an edit adding the
+    template): the variables the client will give it, with a placeholder
+    text where the certificate issued on save goes, and a note for each.
+    """
+    vpnclient_model = type(config)._vpnclient_model()
+    existing = set()
+    if not config._state.adding:
+        existing = set(vpnclient_model._default_manager.filter(config=config).values_list("vpn_id", flat=True))
+    variables, notes = {}, []
+    for template in templates or []:
+        if template.type != "vpn" or not template.vpn_id or template.vpn_id in existing:
+            continue
+        existing.add(template.vpn_id)
+        client = vpnclient_model(config=config, vpn=template.vpn, auto_cert=template.auto_cert)
+        variables.update(client.get_context())
+        if template.auto_cert:
+            variables.update(client.certificate_context(str(PENDING_CERTIFICATE), str(PENDING_KEY)))
+            notes.append(
+                _(
+                    'VPN template "%(name)s": a new client certificate is issued when the configuration is '
+                    "saved; its certificate and key files show a placeholder here."
+                )
+                % {"name": template.name}
+            )
+    return variables, notes
+
+
+def template_hostname(netjson):
+    """The ``general.hostname`` a template's NetJSON sets (``None`` when it sets none)."""
+    general = netjson.get("general") if isinstance(netjson, dict) else None
+    hostname = general.get("hostname") if isinstance(general, dict) else None
+    return hostname or None
+
+
+def hostname_notes(config, templates, rendered):
+    """
+    A note for each template whose ``general.hostname`` the device does not
+    get: the device's own configuration, or else its name, sets the hostname
+    (``rendered`` is the final NetJSON).
+    """
+    general = rendered.get("general") if isinstance(rendered, dict) else None
+    final = general.get("hostname") if isinstance(general, dict) else None
+    own = template_hostname(config.config or {})
+    notes = []
+    for template in templates or []:
+        hostname = template_hostname(template.config)
+        if hostname is None or hostname == final:
+            continue
+        if own:
+            reason = _("the device's own configuration sets it")
+        else:
+            reason = _("the device's name sets it unless the device's own configuration sets general.hostname")
+        notes.append(
+            _('Template "%(template)s" sets the hostname "%(hostname)s"; the device gets "%(final)s": %(reason)s.')
+            % {"template": template.name, "hostname": hostname, "final": final, "reason": reason}
+        )
+    return notes
+
+
+#: help text of a template's configuration in the admin
+TEMPLATE_CONFIG_HELP = _(
+    "configuration in NetJSON DeviceConfiguration format. A general.hostname set here does not reach the "
+    "devices: each device gets the hostname of its own configuration, or else its name."
+)
+
+
+def template_hostname_warning(hostname):
+    """Why a template's ``general.hostname`` has no effect (the template form and preview show it)."""
+    return _(
+        'This template sets general.hostname ("%(hostname)s"), which does not reach the devices: each device '
+        "gets the hostname of its own configuration, or else its name."
+    ) % {"hostname": hostname}

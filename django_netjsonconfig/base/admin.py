@@ -3,6 +3,7 @@ Abstract admin classes and forms, reusable by third-party apps (see README,
 "Extending the admin"): concrete admins only bind their forms to their models.
 """
 
+import hashlib
 import json
 import logging
 import uuid
@@ -11,7 +12,7 @@ from copy import deepcopy
 
 from django import forms
 from django.apps import apps
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
@@ -36,7 +37,16 @@ from django_netjsonconfig.base.base import FORM_TEMPLATES
 from django_netjsonconfig.base.config import get_random_mac
 from django_netjsonconfig.bulk_admin import FleetActionsMixin
 from django_netjsonconfig.controller.responses import send_file
-from django_netjsonconfig.preview import archive_files, diff_files
+from django_netjsonconfig.preview import (
+    TEMPLATE_CONFIG_HELP,
+    archive_files,
+    diff_files,
+    hostname_notes,
+    pending_vpn_variables,
+    saved_or_new,
+    template_hostname,
+    template_hostname_warning,
+)
 from django_netjsonconfig.variables import used_variables
 from django_netjsonconfig.widgets import JsonSchemaWidget, VariablesWidget
 
@@ -142,7 +152,17 @@ class BaseConfigAdmin(ModelAdmin):
         instance = None
         try:
             instance, templates = self._get_preview_instance(request.POST)
+            pending, notes = {}, []
+            if hasattr(instance, "sync_vpn_clients"):
+                pending, notes = pending_vpn_variables(instance, templates)
+                # an instance made for this preview: it gets the variables of
+                # the VPN clients a save would create
+                instance.context = {**(instance.context or {}), **pending}
             backend = instance.validate_merged(templates)
+            if hasattr(instance, "sync_vpn_clients"):
+                notes += hostname_notes(instance, templates, backend.config)
+            elif instance.__template__ and template_hostname(instance.config):
+                notes.append(template_hostname_warning(template_hostname(instance.config)))
             archive = backend.generate().getvalue()
         except (ValidationError, NetJsonConfigException) as error:
             messages = error.messages if isinstance(error, ValidationError) else [_preview_error(instance, error)]
@@ -155,6 +175,9 @@ class BaseConfigAdmin(ModelAdmin):
             "opts": opts,
             "change": False,
             "files": files,
+            "notes": notes,
+            # what the device compares; unknown while a certificate is still to be issued
+            "checksum": None if pending else hashlib.md5(archive).hexdigest(),
             "diff": self._preview_diff(instance, files),
             "media": self.media,
         }
@@ -205,7 +228,9 @@ class BaseConfigAdmin(ModelAdmin):
         for name in ("config", *VARIABLES_FIELDS):
             if isinstance(kwargs.get(name), str):
                 kwargs[name] = parse_json(kwargs[name], object_pairs_hook=OrderedDict) if kwargs[name].strip() else {}
-        instance = self.model(**kwargs)
+        # a saved config is previewed with its VPN clients (and certificates)
+        pk = unique_values.get(self.model._meta.pk.attname) if hasattr(self.model, "sync_vpn_clients") else None
+        instance = saved_or_new(self.model, kwargs, pk)
         # the real values, so that variables ({{ name }}) validate as rendered;
         # uniqueness is not checked by a preview, and missing values get
         # placeholders so that an incomplete form still previews
@@ -649,6 +674,19 @@ class AbstractTemplateAdmin(BaseConfigAdmin):
         "modified",
     ]
     readonly_fields = [*BaseConfigAdmin.readonly_fields, "configurations"]
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if db_field.name == "config" and field is not None:
+            field.help_text = TEMPLATE_CONFIG_HELP
+        return field
+
+    def save_model(self, request, obj, form, change):
+        """Saves the template; warns when it sets a hostname, which devices never get."""
+        super().save_model(request, obj, form, change)
+        hostname = template_hostname(obj.config)
+        if hostname:
+            self.message_user(request, template_hostname_warning(hostname), messages.WARNING)
 
     @admin.display(description=_("configurations"))
     def configurations(self, obj):

@@ -14,12 +14,15 @@ from django.db import DatabaseError, models, router, transaction
 from django.db.models import Case, F, Max, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from jsonschema import Draft4Validator
 from model_utils import Choices
 from model_utils.fields import StatusField
+from netjsonconfig.backends.base import backend as backend_module
 
 from django_netjsonconfig import settings as app_settings
 from django_netjsonconfig import template_selection
 from django_netjsonconfig.netjson import ordered_copy
+from django_netjsonconfig.schema_errors import describe_rule
 from django_netjsonconfig.template_selection import TemplatesField
 from django_netjsonconfig.validators import key_validator, mac_address_validator, normalize_mac_address
 from django_netjsonconfig.variables import BUILTIN_VARIABLES, undefined_message, used_variables
@@ -111,6 +114,33 @@ def validation_mark(version, fingerprint):
 
 def _skip_validation():
     """Stands for a backend instance's ``validate()`` once its input is known to be valid."""
+
+
+def name_hostname_error(config):
+    """
+    Why ``config.name`` cannot be the hostname its configuration gets (see
+    ``get_config()``), or ``None``: checked with the backend's own rule for
+    ``general.hostname``.
+    """
+    own = config.config.get("general") if isinstance(config.config, dict) else None
+    if isinstance(own, dict) and own.get("hostname"):
+        return None
+    try:
+        schema = config.backend_class.schema
+    except (ImportError, AttributeError):
+        return None  # reported on ``backend`` by ``clean()``
+    general = schema.get("properties", {}).get("general", {})
+    rule = general.get("properties", {}).get("hostname") if isinstance(general, dict) else None
+    if not isinstance(rule, dict):
+        return None
+    validator = Draft4Validator(rule, format_checker=backend_module.format_checker)
+    error = next(iter(validator.iter_errors(config.name.replace(":", "-"))), None)
+    if error is None:
+        return None
+    return _(
+        "The name is the device's hostname: %(reason)s Use letters, digits and hyphens, at most 63 "
+        "characters, or set general.hostname in the configuration."
+    ) % {"reason": describe_rule(error)[1]}
 
 
 def describe_render_error(error):
@@ -290,6 +320,20 @@ class AbstractConfig(BaseConfig):
     def clean_fields(self, exclude=None):
         self.mac_address = normalize_mac_address(self.mac_address)
         super().clean_fields(exclude)
+
+    def clean(self):
+        """
+        The name becomes the hostname unless the configuration sets
+        ``general.hostname``: a name the backend refuses as a hostname is an
+        error on ``name`` (alone), and no name (already an error) is not
+        reported again on ``config``.
+        """
+        if not self.name:
+            return
+        error = name_hostname_error(self)
+        if error:
+            raise ValidationError({"name": error})
+        super().clean()
 
     def validate_merged(self, template_instances=None):
         """Checks that every variable used is defined, then validates the merged NetJSON."""

@@ -626,13 +626,16 @@ class AbstractVpnClient(models.Model):
             keys["ca_contents"]: ca.certificate,
         }
         if self.cert_id:
-            vpn_hex = vpn.pk.hex
-            context.update(
-                {
-                    keys["cert_path"]: f"{cert_path}/client-{vpn_hex}.pem",
-                    keys["cert_contents"]: self.cert.certificate,
-                    keys["key_path"]: f"{cert_path}/key-{vpn_hex}.pem",
-                    keys["key_contents"]: self.cert.private_key,
-                }
-            )
+            context.update(self.certificate_context(self.cert.certificate, self.cert.private_key))
         return context
+
+    def certificate_context(self, certificate, private_key):
+        """The variables of a client certificate (part of ``get_context()``) with the given contents."""
+        keys = self.vpn._get_auto_context_keys()
+        cert_path, vpn_hex = app_settings.CERT_PATH, self.vpn.pk.hex
+        return {
+            keys["cert_path"]: f"{cert_path}/client-{vpn_hex}.pem",
+            keys["cert_contents"]: certificate,
+            keys["key_path"]: f"{cert_path}/key-{vpn_hex}.pem",
+            keys["key_contents"]: private_key,
+        }

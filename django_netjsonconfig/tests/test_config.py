@@ -161,10 +161,11 @@ class TestConfigValidation(TestMixin, TestCase):
             self._create_config(backend="")
         self.assertIn("backend", context.exception.message_dict)
 
-    def test_name_that_is_not_a_hostname_is_rejected_at_general_hostname(self):
+    def test_name_that_is_not_a_hostname_is_rejected_on_the_name(self):
         with self.assertRaises(ValidationError) as context:
             self._create_config(name="with space")
-        self.assertIn('general.hostname: "with space" is not a valid hostname.', context.exception.messages)
+        self.assertEqual(list(context.exception.message_dict), ["name"])
+        self.assertIn('"with space" is not a valid hostname.', context.exception.message_dict["name"][0])
 
     def test_name_that_is_not_a_hostname_is_accepted_when_config_sets_hostname(self):
         config = self._create_config(name="with space", config={"general": {"hostname": "ap-1"}})

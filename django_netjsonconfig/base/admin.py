@@ -16,7 +16,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
-from django.db.models import F, Min
+from django.db.models import F
 from django.http import HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -37,6 +37,7 @@ from django_netjsonconfig.base.base import FORM_TEMPLATES
 from django_netjsonconfig.base.config import get_random_mac
 from django_netjsonconfig.bulk_admin import FleetActionsMixin
 from django_netjsonconfig.controller.responses import send_file
+from django_netjsonconfig.fleet_admin import CertificateExpiryFilter, FleetListMixin, expiry_annotation, expiry_html
 from django_netjsonconfig.preview import (
     TEMPLATE_CONFIG_HELP,
     archive_files,
@@ -437,19 +438,7 @@ class SyncStateFilter(admin.SimpleListFilter):
         return queryset
 
 
-def _expiry_html(validity_end):
-    """A certificate's expiry date, flagged when within NETJSONCONFIG_EXPIRY_WARNING_DAYS (or past)."""
-    if validity_end is None:
-        return "-"
-    text = date_format(timezone.localtime(validity_end), "DATE_FORMAT")
-    if validity_end <= timezone.now():
-        return format_html('<span class="djnjc-expiring djnjc-expired">{} ({})</span>', text, _("expired"))
-    if fleet.expires_soon(validity_end):
-        return format_html('<span class="djnjc-expiring">{} ({})</span>', text, _("expires soon"))
-    return text
-
-
-class AbstractConfigAdmin(FleetActionsMixin, BaseConfigAdmin):
+class AbstractConfigAdmin(FleetListMixin, FleetActionsMixin, BaseConfigAdmin):
     """
     Admin of device configurations, to register with a concrete Config model
     (``admin.site.register(Config, ConfigAdmin)``) and a ``form`` subclassing
@@ -463,15 +452,22 @@ class AbstractConfigAdmin(FleetActionsMixin, BaseConfigAdmin):
     list_display = [
         "name",
         "backend",
-        "status",
+        "status_display",
         "sync_state",
         "last_seen",
         "certificate_expiry",
         "last_ip",
-        "created",
         "modified",
     ]
-    list_filter = ["backend", "status", SyncStateFilter, RenderErrorFilter, "templates", "created"]
+    list_filter = [
+        "backend",
+        "status",
+        SyncStateFilter,
+        RenderErrorFilter,
+        CertificateExpiryFilter,
+        "templates",
+        "created",
+    ]
     actions = ["mark_modified", "add_template", "remove_template", "apply_default_templates"]
     search_fields = ["id", "name", "key", "mac_address", "last_ip"]
     fields = [
@@ -581,10 +577,7 @@ class AbstractConfigAdmin(FleetActionsMixin, BaseConfigAdmin):
         if state_model is not None:
             name = state_model._meta.get_field("config").related_query_name()
             annotations["djnjc_last_seen"] = F(f"{name}__last_seen")
-        client = self.model._meta.get_field("vpn").remote_field.through
-        clients = client._meta.get_field(self.model._meta.get_field("vpn").m2m_field_name()).related_query_name()
-        annotations["djnjc_cert_expiry"] = Min(f"{clients}__cert__validity_end")
-        annotations["djnjc_ca_expiry"] = Min(f"{clients}__vpn__ca__validity_end")
+        annotations["djnjc_expiry"] = expiry_annotation(self.model)
         return queryset.annotate(**annotations)
 
     def changelist_view(self, request, extra_context=None):
@@ -609,13 +602,6 @@ class AbstractConfigAdmin(FleetActionsMixin, BaseConfigAdmin):
     def last_seen(self, obj):
         value = getattr(obj, "djnjc_last_seen", None)
         return date_format(timezone.localtime(value), "DATETIME_FORMAT") if value else "-"
-
-    @admin.display(description=_("VPN certificates expire"))
-    def certificate_expiry(self, obj):
-        dates = [
-            value for value in (getattr(obj, "djnjc_cert_expiry", None), getattr(obj, "djnjc_ca_expiry", None)) if value
-        ]
-        return _expiry_html(min(dates)) if dates else "-"
 
     def get_fields(self, request, obj=None):
         fields = super().get_fields(request, obj)
@@ -790,11 +776,11 @@ class AbstractVpnAdmin(BaseConfigAdmin):
 
     @admin.display(description=_("CA expires"), ordering="ca__validity_end")
     def ca_expiry(self, obj):
-        return _expiry_html(obj.ca.validity_end if obj.ca_id else None)
+        return expiry_html(obj.ca.validity_end if obj.ca_id else None)
 
     @admin.display(description=_("certificate expires"), ordering="cert__validity_end")
     def cert_expiry(self, obj):
-        return _expiry_html(obj.cert.validity_end if obj.cert_id else None)
+        return expiry_html(obj.cert.validity_end if obj.cert_id else None)
 
     list_filter = ["backend", "ca", "created"]
     search_fields = ["id", "name", "host"]

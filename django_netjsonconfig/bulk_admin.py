@@ -5,8 +5,11 @@ the configs affected and how many configs' output changes.
 """
 
 from django import forms
+from django.apps import apps
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.models import CHANGE, LogEntry
+from django.db import router, transaction
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -77,7 +80,9 @@ class FleetActionsMixin:
         if change is not None:
             if request.POST.get("djnjc_step") == "confirm":
                 try:
-                    plan = change.apply(queryset)
+                    with transaction.atomic(using=router.db_for_write(self.model)):
+                        plan = change.apply(queryset)
+                        self._bulk_history(request, change, plan)
                 except Refused as refused:
                     errors = refused.errors
                 else:
@@ -87,6 +92,34 @@ class FleetActionsMixin:
                 plan = change.plan(queryset)
                 errors = plan.errors
         return self._bulk_page(request, queryset, operation, form, plan, errors)
+
+    def _bulk_history(self, request, change, plan):
+        """
+        What the history of each config whose templates changed shows: an
+        admin log entry and, with django-reversion, one revision of them all
+        (a fixed number of queries whatever their number).
+        """
+        changed = plan.changed
+        if not changed:
+            return
+        message = _bulk_message(change, changed)
+        configs = list(
+            self.model._default_manager.filter(pk__in=[item.config.pk for item in changed])
+            .prefetch_related("templates")
+            .order_by("name")
+        )
+        LogEntry.objects.log_actions(request.user.pk, configs, CHANGE, message, single_object=False)
+        if not apps.is_installed("reversion"):
+            return
+        import reversion  # optional dependency
+
+        if not reversion.is_registered(self.model):
+            return
+        with reversion.create_revision(atomic=False):
+            reversion.set_user(request.user)
+            reversion.set_comment(message)
+            for config in configs:
+                reversion.add_to_revision(config)
 
     def _bulk_done(self, request, operation, plan):
         changed, output = len(plan.changed), len(plan.output_changed)
@@ -135,3 +168,18 @@ class FleetActionsMixin:
             ],
             context,
         )
+
+
+def _bulk_message(change, changed):
+    """The history message of a bulk change (``changed``: the ``PlannedConfig`` that change)."""
+    if change.operation == "add":
+        return _('Added the template "%(name)s" (bulk action).') % {"name": change.template.name}
+    if change.operation == "remove":
+        return _('Removed the template "%(name)s" (bulk action).') % {"name": change.template.name}
+    added = {}
+    for item in changed:
+        for template in item.new:
+            if template not in item.old:
+                added.setdefault(template.pk, template.name)
+    names = ", ".join(f'"{name}"' for name in sorted(added.values()))
+    return _("Applied the default templates: %(names)s (bulk action).") % {"names": names}

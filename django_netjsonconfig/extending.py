@@ -164,6 +164,15 @@ def _field(model, name):
         return None
 
 
+def model_errors(app_config):
+    """
+    What is missing or wrong in the models of ``app_config`` (a
+    ``DjangoNetjsonconfigApp``): the errors E102 and E103, an empty list when
+    the app can be set up (its ``ready()`` connects nothing otherwise).
+    """
+    return _check_bound_models(app_config) or _check_related_models(app_config)
+
+
 def _check_commands(app_config):
     """W101: an extending app without the commands sub-app has no ``netjsonconfig_*`` commands."""
     if app_config.label == "django_netjsonconfig" or apps.is_installed(COMMANDS_APP):
@@ -191,10 +200,7 @@ def check_extending_apps(app_configs, **kwargs):
     for app_config in apps.get_app_configs():
         if not isinstance(app_config, DjangoNetjsonconfigApp):
             continue
-        bound = _check_bound_models(app_config)
-        errors += bound
-        if not bound:
-            errors += _check_related_models(app_config)
+        errors += model_errors(app_config)
         errors += _check_commands(app_config)
     return errors
 

@@ -84,13 +84,15 @@ def install(wheel, venv):
 def configure(project):
     settings_path = project / "mysite" / "settings.py"
     settings = settings_path.read_text()
-    # "# other apps": the apps startproject lists, without the admin, which
-    # the README places after django_netjsonconfig
-    defaults = re.search(r"INSTALLED_APPS = \[(.*?)\]", settings, re.S).group(1)
-    others = [app for app in re.findall(r"'([\w.]+)'", defaults) if app != "django.contrib.admin"]
+    # the README's block is the whole list of a startproject project: it must
+    # name every app startproject lists, each once
+    defaults = re.findall(r"'([\w.]+)'", re.search(r"INSTALLED_APPS = \[(.*?)\]", settings, re.S).group(1))
     apps_block = readme_block("Setup (integrate in an existing django project)", "INSTALLED_APPS")
     namespace = {}
-    exec(apps_block.replace("# other apps", "*OTHERS,"), {"OTHERS": others}, namespace)  # noqa: S102
+    exec(apps_block, {}, namespace)  # noqa: S102
+    listed = namespace["INSTALLED_APPS"]
+    if sorted(set(listed)) != sorted(listed) or not set(defaults) <= set(listed):
+        sys.exit(f"the README's INSTALLED_APPS {listed} does not list startproject's {defaults} each once")
     settings = re.sub(
         r"INSTALLED_APPS = \[.*?\]", f"INSTALLED_APPS = {namespace['INSTALLED_APPS']!r}", settings, flags=re.S
     )

@@ -51,18 +51,36 @@ class DjangoNetjsonconfigApp(AppConfig):
         super().__init__(app_name, app_module)
         register_x509_app()
 
+    #: the concrete models of this app extending ``AbstractConfig`` and
+    #: ``AbstractVpnClient``, set by ``__setmodels__()``
+    config_model = None
+    vpnclient_model = None
+
     def ready(self):
+        from . import checks  # noqa: F401  (registers the system checks)
+        from .extending import model_errors
+
         self.__setmodels__()
         self.check_settings()
+        if model_errors(self):
+            # a model is missing or misdeclared: the system checks
+            # django_netjsonconfig.E102/E103 say which (manage.py then refuses
+            # to run migrate, runserver, ...)
+            return
         self.connect_signals()
-        from . import checks  # noqa: F401  (registers the system checks)
 
     def __setmodels__(self):
-        """Sets ``config_model`` and ``vpnclient_model`` (imported here: the registry is ready)."""
-        from .models import Config, VpnClient
+        """
+        Sets ``config_model`` and ``vpnclient_model`` to the models of this app
+        extending ``AbstractConfig`` and ``AbstractVpnClient`` (``None`` when
+        there is none). An extending app overrides it only to bind other models.
+        """
+        from .base.config import AbstractConfig
+        from .base.vpn import AbstractVpnClient
+        from .extending import concrete_subclass
 
-        self.config_model = Config
-        self.vpnclient_model = VpnClient
+        self.config_model = concrete_subclass(self, AbstractConfig)
+        self.vpnclient_model = concrete_subclass(self, AbstractVpnClient)
 
     def check_settings(self):
         """Refuses to start in production with registration open and no shared secret."""

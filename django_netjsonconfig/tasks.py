@@ -24,6 +24,7 @@ from django_tasks import task
 from django_tasks.backends.immediate import ImmediateBackend
 
 from django_netjsonconfig import settings as app_settings
+from django_netjsonconfig.render_errors import log_render_error
 
 logger = logging.getLogger(__name__)
 
@@ -90,9 +91,11 @@ def check_configs(template):
                     rendered += 1
                 except DatabaseError:
                     raise
-                except Exception:
+                except Exception as error:
                     # recorded in render_error by refresh_checksum()
-                    logger.warning("Configuration %s cannot be rendered", config.pk, exc_info=True)
+                    log_render_error(
+                        logger, "Configuration %s cannot be rendered", config.pk, error=error, level=logging.WARNING
+                    )
                     broken += 1
     return rendered, broken
 

@@ -29,7 +29,8 @@ if os.environ.get("DJNJC_TASKS") == "database":
     TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 if os.environ.get("SAMPLE_APP"):
     INSTALLED_APPS.remove("django_netjsonconfig")
-    INSTALLED_APPS.insert(INSTALLED_APPS.index("django_x509"), "tests.sample_app.apps.SampleConfig")
+    INSTALLED_APPS.insert(INSTALLED_APPS.index("django_x509"), "tests.sample_app.apps.MyOwnConfig")
+    INSTALLED_APPS.insert(INSTALLED_APPS.index("django_x509"), "django_netjsonconfig.commands")
     # README "Extending the admin": the admin templates of the package
     import django_netjsonconfig
 

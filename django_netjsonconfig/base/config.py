@@ -22,6 +22,7 @@ from netjsonconfig.backends.base import backend as backend_module
 from django_netjsonconfig import settings as app_settings
 from django_netjsonconfig import template_selection
 from django_netjsonconfig.netjson import ordered_copy
+from django_netjsonconfig.render_errors import describe_render_error, log_render_error  # noqa: F401
 from django_netjsonconfig.schema_errors import describe_rule
 from django_netjsonconfig.template_selection import TemplatesField
 from django_netjsonconfig.validators import key_validator, mac_address_validator, normalize_mac_address
@@ -141,13 +142,6 @@ def name_hostname_error(config):
         "The name is the device's hostname: %(reason)s Use letters, digits and hyphens, at most 63 "
         "characters, or set general.hostname in the configuration."
     ) % {"reason": describe_rule(error)[1]}
-
-
-def describe_render_error(error):
-    """One line saying why a configuration cannot be rendered."""
-    if isinstance(error, ValidationError):
-        return " ".join(error.messages)
-    return f"{type(error).__name__}: {error}"
 
 
 class AbstractConfig(BaseConfig):
@@ -290,8 +284,8 @@ class AbstractConfig(BaseConfig):
             self.refresh_checksum()
         except DatabaseError:
             raise
-        except Exception:
-            logger.warning("Configuration %s cannot be rendered", self.pk, exc_info=True)
+        except Exception as error:
+            log_render_error(logger, "Configuration %s cannot be rendered", self.pk, error=error, level=logging.WARNING)
         self._drop_backend_cache()
 
     @classmethod
@@ -603,8 +597,8 @@ class AbstractConfig(BaseConfig):
                 result = fresh.refresh_checksum()
             except DatabaseError:
                 raise
-            except Exception:
-                logger.exception("Configuration %s cannot be rendered", self.pk)
+            except Exception as error:
+                log_render_error(logger, "Configuration %s cannot be rendered", self.pk, error=error)
                 result = None
         for field in RENDERING_STATE_FIELDS | {"status"}:
             if field in fresh.__dict__:

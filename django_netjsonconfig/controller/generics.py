@@ -30,6 +30,7 @@ Nothing is written for a rejected request.
 import hashlib
 import json
 import logging
+import sys
 
 from django.core.exceptions import ImproperlyConfigured, RequestDataTooBig, TooManyFieldsSent, ValidationError
 from django.db import DatabaseError, IntegrityError, transaction
@@ -44,6 +45,7 @@ from django_netjsonconfig.controller.params import constant_time_in, forbid_unal
 from django_netjsonconfig.controller.responses import ControllerResponse, describe_request, invalid_response, send_file
 from django_netjsonconfig.device_writes import update_device_fields, update_last_ip
 from django_netjsonconfig.ip_addresses import get_client_ip, normalize_ip
+from django_netjsonconfig.render_errors import log_render_error
 from django_netjsonconfig.shortcuts import get_object_or_404
 from django_netjsonconfig.validators import mac_address_validator, normalize_mac_address
 
@@ -273,17 +275,24 @@ class BaseDeviceView(UpdateLastIpMixin, BaseControllerView):
             return respond(config)
         except DatabaseError:
             raise  # answered 503 by dispatch()
-        except Exception:
-            return self.generation_error(request, config)
+        except Exception as error:
+            return self.generation_error(request, config, error)
 
-    def generation_error(self, request, config):
+    def generation_error(self, request, config, error=None):
         """
         The answer when the configuration cannot be rendered (e.g. a template
         edited into an invalid state): 500 with the controller header and a
         one-line reason, never 404 (agents give up after repeated 404s). The
-        cause is logged with its traceback; call it from an ``except`` block.
+        cause is logged in one line (with its traceback when it is not an
+        invalid configuration); call it from an ``except`` block.
         """
-        logger.exception("the configuration %s cannot be generated: %s", config.pk, describe_request(request))
+        log_render_error(
+            logger,
+            "the configuration %s cannot be generated (%s)",
+            config.pk,
+            describe_request(request),
+            error=error or sys.exc_info()[1],
+        )
         return ControllerResponse(
             "error: the configuration cannot be generated\n", content_type="text/plain", status=500
         )

@@ -28,6 +28,7 @@ from django.views.generic import View
 from django_netjsonconfig.controller.generics import CsrfExemptMixin, ModelRequiredMixin
 from django_netjsonconfig.controller.params import forbid_unallowed
 from django_netjsonconfig.controller.responses import ControllerResponse, describe_request, invalid_response, send_file
+from django_netjsonconfig.render_errors import log_render_error
 from django_netjsonconfig.shortcuts import get_object_or_404
 
 logger = logging.getLogger(__name__)
@@ -68,8 +69,10 @@ class BaseVpnView(CsrfExemptMixin, ModelRequiredMixin, View):
             return bad_response
         try:
             return self.respond(vpn)
-        except Exception:
-            logger.exception("the VPN server %s cannot be rendered: %s", vpn.pk, describe_request(request))
+        except Exception as error:
+            log_render_error(
+                logger, "the VPN server %s cannot be rendered (%s)", vpn.pk, describe_request(request), error=error
+            )
             return ControllerResponse(
                 "error: the VPN server configuration cannot be generated\n", content_type="text/plain", status=500
             )

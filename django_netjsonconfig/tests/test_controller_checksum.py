@@ -158,7 +158,8 @@ class TestGenerationErrors(ControllerTestMixin, TestCase):
             response = self._get("checksum", config, key=config.key)
         self.assertControllerResponse(response, 500, "error: the configuration cannot be generated\n")
         self.assertIn(str(config.pk), logs.output[0])
-        self.assertIn("not of type 'array'", logs.output[0])
+        self.assertIn('interfaces: "not a list" is not of type array.', logs.output[0])
+        self.assertEqual(len(logs.output[0].splitlines()), 1)  # one line, no traceback
 
     def test_download_answers_500_with_header_when_rendering_fails(self):
         config = self._create_config()

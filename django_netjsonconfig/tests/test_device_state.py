@@ -90,7 +90,7 @@ class TestRenderError(ControllerTestMixin, TestCase):
             response = self._get("checksum", config, key=config.key)
         self.assertEqual(response.status_code, 500)
         stored = self.config_model.objects.get(pk=config.pk)
-        self.assertIn("not of type 'array'", stored.render_error)
+        self.assertEqual(stored.render_error, 'interfaces: "not a list" is not of type array.')
         self.assertEqual((stored.status, stored.error_reason), ("modified", "device said so"))
 
     def test_config_save_records_render_error_and_a_fix_clears_it(self):
@@ -99,7 +99,9 @@ class TestRenderError(ControllerTestMixin, TestCase):
         config = self.config_model.objects.get(pk=config.pk)
         with self.assertLogs("django_netjsonconfig", "ERROR"):
             config.save()
-        self.assertIn("not of type 'array'", self.config_model.objects.get(pk=config.pk).render_error)
+        self.assertEqual(
+            self.config_model.objects.get(pk=config.pk).render_error, 'interfaces: "not a list" is not of type array.'
+        )
         template = config.templates.get()
         template.config = {"interfaces": []}
         template.save()

@@ -181,6 +181,7 @@ class TestWithoutReversion(SimpleTestCase):
     def test_app_and_admin_work_without_reversion_installed(self):
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         env.pop("DJANGO_SETTINGS_MODULE", None)
+        env.pop("SAMPLE_APP", None)  # the script's project installs django_netjsonconfig itself
         result = subprocess.run(
             [sys.executable, "-W", "ignore", "-c", NO_REVERSION_SCRIPT],
             cwd=ROOT,

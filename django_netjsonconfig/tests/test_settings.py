@@ -11,6 +11,7 @@ from django.test import SimpleTestCase, override_settings
 
 from django_netjsonconfig import checks
 from django_netjsonconfig import settings as app_settings
+from django_netjsonconfig.extending import installed_app
 
 OPENWRT = "netjsonconfig.OpenWrt"
 OPENVPN = "django_netjsonconfig.vpn_backends.OpenVpn"
@@ -106,7 +107,8 @@ class TestSettingsOverrides(SimpleTestCase):
 
 class TestStartupCheck(SimpleTestCase):
     def _check(self):
-        return apps.get_app_config("django_netjsonconfig").check_settings()
+        # the installed app providing the models: django_netjsonconfig or the app extending it
+        return installed_app().check_settings()
 
     @override_settings(DEBUG=False, NETJSONCONFIG_REGISTRATION_ENABLED=True, NETJSONCONFIG_SHARED_SECRET="")
     def test_missing_shared_secret_in_production_is_improperly_configured(self):

@@ -1,3 +1,4 @@
+# yourapp/admin.py
 from django.contrib import admin
 
 from django_netjsonconfig.base.admin import (
@@ -9,7 +10,7 @@ from django_netjsonconfig.base.admin import (
     BaseForm,
 )
 
-from .models import Config, Organization, Template, Vpn
+from .models import Config, Organization, Template, Vpn  # these are your custom models
 
 
 class ConfigForm(AbstractConfigForm):

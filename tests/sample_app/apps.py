@@ -1,12 +1,10 @@
+# yourapp/apps.py
 from django_netjsonconfig.apps import DjangoNetjsonconfigApp
 
 
-class SampleConfig(DjangoNetjsonconfigApp):
+class MyOwnConfig(DjangoNetjsonconfigApp):
     name = "tests.sample_app"
     label = "config"
-
-    def __setmodels__(self):
-        from .models import Config, VpnClient  # these are your custom models
-
-        self.config_model = Config
-        self.vpnclient_model = VpnClient
+    # this module also holds the imported DjangoNetjsonconfigApp: without
+    # default = True, Django would use neither class for "tests.sample_app"
+    default = True

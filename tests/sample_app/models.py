@@ -1,3 +1,4 @@
+# yourapp/models.py
 from django.db import models
 from sortedm2m.fields import SortedManyToManyField
 
@@ -32,12 +33,20 @@ class Config(OrganizationMixin, TemplatesVpnMixin, AbstractConfig):
     class Meta(AbstractConfig.Meta):
         abstract = False
 
+    def clean(self):
+        # your own validation logic here...
+        super().clean()
+
 
 class Template(OrganizationMixin, AbstractTemplate):
     vpn = models.ForeignKey("config.Vpn", blank=True, null=True, on_delete=models.CASCADE)
 
     class Meta(AbstractTemplate.Meta):
         abstract = False
+
+    def clean(self):
+        # your own validation logic here...
+        super().clean()
 
 
 class Vpn(OrganizationMixin, AbstractVpn):
@@ -54,6 +63,7 @@ class VpnClient(AbstractVpnClient):
         abstract = False
 
 
+# optional: records when each device was last seen (see "Fleet operations")
 class DeviceState(AbstractDeviceState):
     config = models.OneToOneField(
         "config.Config", on_delete=models.CASCADE, primary_key=True, related_name="device_state", db_constraint=False

@@ -1,10 +1,10 @@
 """``manage.py netjsonconfig_dhparam``: fresh Diffie-Hellman parameters for VPN servers."""
 
-from django.apps import apps
 from django.core.management.base import BaseCommand, CommandError
 
 from django_netjsonconfig import settings as app_settings
 from django_netjsonconfig.dh import MIN_KEY_SIZE
+from django_netjsonconfig.extending import command_app
 
 
 class Command(BaseCommand):
@@ -14,8 +14,9 @@ class Command(BaseCommand):
         "it runs here and never while an admin request waits; new servers start with the "
         "published RFC 7919 group instead."
     )
-    #: label of the app whose Vpn model is updated
-    app_label = "django_netjsonconfig"
+    #: label of the app whose Vpn model is updated (None: the installed app providing
+    #: the configuration models, django_netjsonconfig or the app extending it)
+    app_label = None
 
     def add_arguments(self, parser):
         parser.add_argument(
@@ -47,8 +48,8 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(f"DH parameters replaced on {len(vpns)} VPN server(s)."))
 
     def get_vpn_model(self):
-        """The Vpn model of ``app_label``'s app config."""
-        vpnclient_model = apps.get_app_config(self.app_label).vpnclient_model
+        """The Vpn model of the app the command works on (``app_label``)."""
+        vpnclient_model = command_app(self.app_label).vpnclient_model
         return vpnclient_model._meta.get_field("vpn").related_model
 
     def get_vpns(self, names, select_all):

@@ -2,11 +2,11 @@
 
 import sys
 
-from django.apps import apps
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from django_netjsonconfig import settings as app_settings
+from django_netjsonconfig.extending import command_app
 from django_netjsonconfig.fleet import expiring_certificates
 
 
@@ -17,8 +17,9 @@ class Command(BaseCommand):
         "when there is any (so that cron mails the output), 0 otherwise. Renew them in the admin or with "
         "django-x509's renew(); see the documentation, 'Renewing certificates'."
     )
-    #: label of the app whose models are checked
-    app_label = "django_netjsonconfig"
+    #: label of the app whose models are checked (None: the installed app providing
+    #: the configuration models, django_netjsonconfig or the app extending it)
+    app_label = None
 
     def add_arguments(self, parser):
         parser.add_argument(
@@ -30,7 +31,7 @@ class Command(BaseCommand):
         days = options["days"]
         if days is not None and days < 0:
             raise CommandError("--days must be 0 or more.")
-        vpnclient_model = apps.get_app_config(self.app_label).vpnclient_model
+        vpnclient_model = command_app(self.app_label).vpnclient_model
         vpn_model = vpnclient_model._meta.get_field("vpn").related_model
         if days is None:
             days = app_settings.EXPIRY_WARNING_DAYS

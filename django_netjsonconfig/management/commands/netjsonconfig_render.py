@@ -1,7 +1,8 @@
 """``manage.py netjsonconfig_render``: stores the renderings that are missing (after an upgrade, an import)."""
 
-from django.apps import apps
 from django.core.management.base import BaseCommand, CommandError
+
+from django_netjsonconfig.extending import command_app
 
 
 class Command(BaseCommand):
@@ -12,8 +13,9 @@ class Command(BaseCommand):
         "changed. With --all, also renders those whose stored rendering is outdated (as a device poll "
         "would). Idempotent: run it after upgrading (never inside migrate) or from cron."
     )
-    #: label of the app whose Config and Vpn models are rendered
-    app_label = "django_netjsonconfig"
+    #: label of the app whose Config and Vpn models are rendered (None: the installed app providing
+    #: the configuration models, django_netjsonconfig or the app extending it)
+    app_label = None
 
     def add_arguments(self, parser):
         parser.add_argument(
@@ -23,7 +25,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
-        app_config = apps.get_app_config(self.app_label)
+        app_config = command_app(self.app_label)
         vpn_model = app_config.vpnclient_model._meta.get_field("vpn").related_model
         self.failed = []
         configs = self.render_configs(app_config.config_model._default_manager, options["all"])

@@ -1,10 +1,10 @@
 """``manage.py netjsonconfig_validate``: validates every stored device configuration."""
 
-from django.apps import apps
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
 
 from django_netjsonconfig.base.config import describe_render_error, render_fingerprint
+from django_netjsonconfig.extending import command_app
 
 
 class Command(BaseCommand):
@@ -16,11 +16,12 @@ class Command(BaseCommand):
         "the command exit non-zero; valid ones are recorded as validated, so devices polling them "
         "next are served without validating again."
     )
-    #: label of the app whose Config model is validated
-    app_label = "django_netjsonconfig"
+    #: label of the app whose Config model is validated (None: the installed app providing
+    #: the configuration models, django_netjsonconfig or the app extending it)
+    app_label = None
 
     def handle(self, *args, **options):
-        config_model = apps.get_app_config(self.app_label).config_model
+        config_model = command_app(self.app_label).config_model
         manager = config_model._default_manager
         fingerprint = render_fingerprint()
         checked, valid, broken = 0, {}, []

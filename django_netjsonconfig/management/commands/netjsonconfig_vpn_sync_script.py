@@ -2,8 +2,9 @@
 
 from importlib.resources import files
 
-from django.apps import apps
 from django.core.management.base import BaseCommand, CommandError
+
+from django_netjsonconfig.extending import command_app
 
 #: the POSIX sh script shipped with the package
 SCRIPT = files("django_netjsonconfig") / "vpn_sync" / "netjsonconfig-vpn-sync.sh"
@@ -20,8 +21,9 @@ class Command(BaseCommand):
         "configuration, certificates and CRL from the controller. With --vpn and --url, prints "
         "instead the environment file (id and key of that server) the script reads."
     )
-    #: label of the app whose Vpn model is looked up
-    app_label = "django_netjsonconfig"
+    #: label of the app whose Vpn model is looked up (None: the installed app providing
+    #: the configuration models, django_netjsonconfig or the app extending it)
+    app_label = None
 
     def add_arguments(self, parser):
         parser.add_argument("--vpn", metavar="NAME", help="name of a VPN server: print its environment file")
@@ -33,7 +35,7 @@ class Command(BaseCommand):
             return
         if not vpn or not url:
             raise CommandError("--vpn and --url go together.")
-        vpn_model = apps.get_app_config(self.app_label).vpnclient_model._meta.get_field("vpn").related_model
+        vpn_model = command_app(self.app_label).vpnclient_model._meta.get_field("vpn").related_model
         server = vpn_model._default_manager.filter(name=vpn).first()
         if server is None:
             raise CommandError(f"No VPN server is named {vpn!r}.")

@@ -1,4 +1,4 @@
-# the README's "Extending controller views" example
+# yourapp/controller/views.py
 from django_netjsonconfig.controller.generics import (
     BaseChecksumView,
     BaseDownloadConfigView,
@@ -27,7 +27,7 @@ class RegisterView(BaseRegisterView):
     model = Config
 
     def init_object(self, **kwargs):
-        # your own logic here: devices of this sample join a default organization
+        # your own logic here: new devices join the "default" organization
         kwargs["organization"] = Organization.objects.get_or_create(name="default")[0]
         return super().init_object(**kwargs)
 

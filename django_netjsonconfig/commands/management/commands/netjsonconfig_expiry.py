@@ -1,0 +1,3 @@
+from django_netjsonconfig.management.commands.netjsonconfig_expiry import Command
+
+__all__ = ["Command"]

@@ -12,6 +12,7 @@ missing. Every name (namespace, interfaces, port, subnets) is random, so
 parallel runs do not collide; everything started is stopped in cleanups.
 """
 
+import hashlib
 import ipaddress
 import os
 import random
@@ -210,16 +211,17 @@ class TunnelMixin(VpnTestMixin):
         self.assertTrue(_wait_for_text(log_path, HANDSHAKE_DONE), log_path.read_text(errors="replace"))
         return log_path
 
-    def _render_device(self):
+    def _render_device(self, config=None, name="client"):
         """
         What the device would install: the ``openvpn`` section of its final
         NetJSON as a native OpenVPN file, and the certificate files written
-        where the configuration says (``NETJSONCONFIG_CERT_PATH``).
+        where the configuration says (``NETJSONCONFIG_CERT_PATH``, one
+        directory per device).
         """
-        client_dir = self.workdir / "client"
+        client_dir = self.workdir / name
         client_dir.mkdir(exist_ok=True)
-        with override_settings(NETJSONCONFIG_CERT_PATH=str(self.workdir / "x509")):
-            netjson = self._reload(self.config).json(dict=True)
+        with override_settings(NETJSONCONFIG_CERT_PATH=str(self.workdir / f"x509-{name}")):
+            netjson = self._reload(config or self.config).json(dict=True)
         backend = netjsonconfig.OpenVpn({"openvpn": netjson["openvpn"], "files": netjson["files"]})
         return _extract(backend.generate(), client_dir, Path("/"), self.workdir)
 
@@ -260,18 +262,24 @@ class TestOpenVpnTunnel(TunnelMixin, TestCase):
 class TestSyncedOpenVpnServer(TunnelMixin, LiveServerTestCase):
     """
     The server's files come from the controller through the shipped sync
-    script (as a VPN host's cron job would run it), unmodified; its reload
-    command sends SIGHUP to OpenVPN, which then re-reads them.
+    script (as a VPN host's cron job would run it), unmodified, with two of
+    the documented reload modes: SIGHUP (OpenVPN re-reads every file) and
+    none at all (OpenVPN left running re-reads ``crl.pem`` on its own when
+    the file's size or mtime changes).
     """
 
+    def setUp(self):
+        super().setUp()
+        self.server_dir, self.pid_file = self.workdir / "server", self.workdir / "server.pid"
+        self.sighup = True
+
     def _sync(self):
-        env = {
-            "NETJSONCONFIG_VPN_RELOAD": (
-                f'echo reload >> "{self.workdir}/reloads"; '
-                f'if [ -f "{self.pid_file}" ]; then kill -HUP "$(cat "{self.pid_file}")"; fi'
-            )
-        }
-        result = run_sync_script(self.live_server_url, self.vpn, self.server_dir, env=env)
+        reload = f'echo reload >> "{self.workdir}/reloads"'
+        if self.sighup:
+            reload += f'; if [ -f "{self.pid_file}" ]; then kill -HUP "$(cat "{self.pid_file}")"; fi'
+        result = run_sync_script(
+            self.live_server_url, self.vpn, self.server_dir, env={"NETJSONCONFIG_VPN_RELOAD": reload}
+        )
         self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
         return result
 
@@ -280,19 +288,32 @@ class TestSyncedOpenVpnServer(TunnelMixin, LiveServerTestCase):
         return len(reloads.read_text().splitlines()) if reloads.exists() else 0
 
     def _installed(self):
-        return {path.name: path.stat().st_mtime_ns for path in self.server_dir.iterdir()}
+        """Per installed file: inode (a rename gives a new one), mtime and a digest of the contents."""
+        installed = {}
+        for path in self.server_dir.iterdir():
+            if path.is_file():
+                info = path.stat()
+                installed[path.name] = (info.st_ino, info.st_mtime_ns, hashlib.sha256(path.read_bytes()).hexdigest())
+        return installed
 
-    def test_synced_server_refuses_a_revoked_device(self):
-        self.server_dir, self.pid_file = self.workdir / "server", self.workdir / "server.pid"
-        client_config = self._render_device()
-        self._sync()
-        self.assertEqual(self._reloads(), 1)
-        self.assertEqual(stat.S_IMODE((self.server_dir / "key.pem").stat().st_mode), 0o600)
+    def _start_synced_server(self):
         self.addCleanup(_run, "ip", "link", "delete", self.tun, check=False)
         server_log = self._start(
             "server", self.server_dir / f"itest{self.tun[3:]}.conf", extra=["--writepid", str(self.pid_file)]
         )
         self.assertTrue(_wait_for_text(server_log, HANDSHAKE_DONE), server_log.read_text(errors="replace"))
+        return server_log
+
+    def test_synced_server_refuses_a_revoked_device(self):
+        client_config = self._render_device()
+        started = time.time()
+        self._sync()
+        self.assertEqual(self._reloads(), 1)
+        self.assertEqual(stat.S_IMODE((self.server_dir / "key.pem").stat().st_mode), 0o600)
+        for name, (_inode, mtime, _digest) in self._installed().items():
+            if not name.startswith("."):  # the files of the archive carry mtime 0; installed ones, their install time
+                self.assertGreaterEqual(mtime / 1e9, started - 2, name)
+        server_log = self._start_synced_server()
         client_log = self._start("client", client_config, namespace=self.namespace)
         self.assertTrue(_wait_for_text(client_log, HANDSHAKE_DONE), client_log.read_text(errors="replace"))
         self.assertEqual(self._ping_tunnel().returncode, 0)
@@ -304,6 +325,11 @@ class TestSyncedOpenVpnServer(TunnelMixin, LiveServerTestCase):
         self.config.templates.remove(self.template)  # the operator removes the VPN: the certificate is revoked
         self.assertIn("installed crl.pem", self._sync().stdout)
         self.assertEqual(self._reloads(), 2)
+        reinstalled = self._installed()
+        self.assertEqual(
+            sorted(name for name in installed if reinstalled[name][:2] != installed[name][:2]),
+            [".netjsonconfig-checksum", ".netjsonconfig-files", "crl.pem"],
+        )
         _stop(self.processes["client"])
         self.assertTrue(_wait_for_text(server_log, "process restarting"), server_log.read_text(errors="replace"))
         retry_log = self._start("client-retry", client_config, namespace=self.namespace)
@@ -314,3 +340,52 @@ class TestSyncedOpenVpnServer(TunnelMixin, LiveServerTestCase):
         installed = self._installed()
         self.assertIn("up to date", self._sync().stdout)
         self.assertEqual((self._reloads(), self._installed()), (2, installed))
+
+    def _config_with_serial_length(self, length):
+        """A new device on the VPN whose certificate serial has ``length`` bytes (same-size CRL entries)."""
+        for number in range(2, 40):
+            config = self._create_vpn_config(self.template, number=number)
+            if _serial_length(self._vpnclient(config).cert) == length:
+                return config
+            config.delete()
+        raise AssertionError("no certificate serial of the wanted length")
+
+    def test_left_running_server_loads_a_same_size_crl(self):
+        """
+        The case that once let a revoked client in: the revoked certificate A
+        is deleted and B is revoked, so the new CRL has the size of the old
+        one; OpenVPN, never restarted, must still refuse B.
+        """
+        self.sighup = False
+        device_a = self.config
+        device_b = self._config_with_serial_length(_serial_length(self._vpnclient(device_a).cert))
+        client_b = self._render_device(device_b, name="client-b")
+        cert_a = self._vpnclient(device_a).cert
+        device_a.templates.remove(self.template)  # A revoked
+        self._sync()
+        crl_with_a = (self.server_dir / "crl.pem").read_bytes()
+        server_log = self._start_synced_server()
+        log_b = self._start("client-b", client_b, namespace=self.namespace)
+        self.assertTrue(_wait_for_text(log_b, HANDSHAKE_DONE), log_b.read_text(errors="replace"))
+        self.assertEqual(self._ping_tunnel().returncode, 0)
+        _stop(self.processes["client-b"])
+
+        time.sleep(1.1)  # OpenVPN compares mtimes in whole seconds
+        self.cert_model.objects.filter(pk=cert_a.pk).delete()
+        device_b.templates.remove(self.template)  # B revoked: the CRL lists B instead of A
+        self.assertIn("installed crl.pem", self._sync().stdout)
+        crl_with_b = (self.server_dir / "crl.pem").read_bytes()
+        self.assertNotEqual(crl_with_b, crl_with_a)
+        self.assertEqual(len(crl_with_b), len(crl_with_a))
+        self.assertEqual(self.processes["server"].poll(), None)
+
+        retry_log = self._start("client-b-retry", client_b, namespace=self.namespace)
+        self.assertTrue(_wait_for_text(server_log, "certificate revoked"), server_log.read_text(errors="replace"))
+        self.assertNotIn(HANDSHAKE_DONE, retry_log.read_text(errors="replace"))
+        self.assertNotEqual(self._ping_tunnel(count=1).returncode, 0)
+        self.assertNotIn("process restarting", server_log.read_text(errors="replace"))
+
+
+def _serial_length(cert):
+    serial = int(cert.serial_number)
+    return (serial.bit_length() + 8) // 8  # DER integer: a leading zero byte when the top bit is set

@@ -14,6 +14,7 @@ import stat
 import subprocess
 import tarfile
 import tempfile
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -439,6 +440,9 @@ class TestSyncScript(VpnSyncMixin, LiveServerTestCase):
     def _calls(self):
         return self.calls.read_text().splitlines() if self.calls.exists() else []
 
+    def _installed(self):
+        return {path.name: (path.stat().st_ino, path.stat().st_mtime_ns) for path in self.target.iterdir()}
+
     def _mode(self, name):
         return stat.S_IMODE((self.target / name).stat().st_mode)
 
@@ -451,22 +455,30 @@ class TestSyncScript(VpnSyncMixin, LiveServerTestCase):
             self.assertEqual(self._mode(name), mode, name)
         self.assertEqual(self._mode("key.pem"), 0o600)
         self.assertEqual(self._calls(), ["systemctl restart openvpn-server@example-vpn"])
-        installed = {path: path.stat().st_mtime_ns for path in self.target.iterdir()}
+        installed = self._installed()
+        for name, (_inode, mtime) in installed.items():  # the install time, not the archive's 0
+            self.assertGreater(mtime, (time.time() - 3600) * 1e9, name)
 
         again = self._sync()
         self.assertEqual(again.returncode, 0, again.stderr)
         self.assertIn("up to date", again.stdout)
         self.assertEqual(self._calls(), ["systemctl restart openvpn-server@example-vpn"])
-        self.assertEqual({path: path.stat().st_mtime_ns for path in self.target.iterdir()}, installed)
+        self.assertEqual(self._installed(), installed)  # a rename would give a new inode
         self.assertEqual(list(self.target.glob(".sync.*")), [])
 
     def test_revocation_installs_the_new_crl_only(self):
         self.assertEqual(self._sync().returncode, 0)
         before = {name: (self.target / name).read_bytes() for name in ("ca.pem", "cert.pem", "key.pem", "crl.pem")}
+        installed = self._installed()
         self.config.templates.remove(self.template)
         result = self._sync()
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertIn("installed crl.pem", result.stdout)
+        reinstalled = self._installed()
+        self.assertEqual(
+            sorted(name for name in installed if installed[name] != reinstalled[name]),
+            [".netjsonconfig-checksum", ".netjsonconfig-files", "crl.pem"],
+        )
         crl = x509.load_pem_x509_crl((self.target / "crl.pem").read_bytes())
         cert = self.cert_model.objects.get(revoked=True)
         self.assertIsNotNone(crl.get_revoked_certificate_by_serial_number(int(cert.serial_number)))

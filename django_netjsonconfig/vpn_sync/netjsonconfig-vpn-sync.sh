@@ -6,7 +6,8 @@
 # Each run asks the controller for the checksum of the server's archive; when
 # it differs from the one last installed, it downloads the archive, checks its
 # MD5, installs every file that changed (each one renamed into place, so it is
-# never seen half-written, with the mode the archive gives it), removes files
+# never seen half-written, with the mode the archive gives it and the time of
+# installation as its mtime), removes files
 # the archive no longer has, and reloads OpenVPN. When nothing changed, it
 # downloads nothing and reloads nothing.
 #
@@ -134,7 +135,10 @@ while IFS= read -r file; do
         [ "$(ls -ln "$work/new/$file" | cut -c 1-10)" = "$(ls -ln "$target" | cut -c 1-10)" ]; then
         continue
     fi
-    mkdir -p "$(dirname "$target")" && mv -f "$work/new/$file" "$target" || fail "cannot install $target"
+    # the archive's members carry mtime 0; OpenVPN re-reads a crl-verify file only
+    # when its size or mtime changes, so each installed file gets the current time
+    touch "$work/new/$file" && mkdir -p "$(dirname "$target")" && mv -f "$work/new/$file" "$target" ||
+        fail "cannot install $target"
     echo "$file" >>"$work/changed"
 done <"$work/files"
 # remove the files a previous archive installed and this one does not have

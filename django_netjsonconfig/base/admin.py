@@ -619,7 +619,13 @@ class AbstractConfigAdmin(FleetListMixin, FleetActionsMixin, BaseConfigAdmin):
         }
         builtins = {}
         if obj is not None:
-            builtins = {"id": str(obj.pk), "key": obj.key, "name": obj.name, "mac_address": obj.mac_address}
+            builtins = {
+                "id": str(obj.pk),
+                "key": obj.key,
+                "name": obj.name,
+                "mac_address": obj.mac_address,
+                "hardware_id": obj.hardware_id,
+            }
         return {"builtins": builtins, "global": app_settings.CONTEXT, "templates": defaults}
 
     def add_view(self, request, form_url="", extra_context=None):

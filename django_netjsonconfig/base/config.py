@@ -35,7 +35,7 @@ logger = logging.getLogger(__name__)
 KEY_CHARS = string.ascii_letters + string.digits
 
 #: fields whose value can change the rendered configuration
-RENDER_FIELDS = frozenset({"name", "backend", "config", "key", "mac_address", "id", "context"})
+RENDER_FIELDS = frozenset({"name", "backend", "config", "key", "mac_address", "hardware_id", "id", "context"})
 
 
 def get_random_key():
@@ -385,8 +385,8 @@ class AbstractConfig(BaseConfig):
         """
         Configuration variables, later sources winning: the default values of
         the templates (in order), ``NETJSONCONFIG_CONTEXT``, the device's own
-        ``context``; then the built-ins ``id``, ``key``, ``name`` and
-        ``mac_address``, which only ``NETJSONCONFIG_CONTEXT`` may override
+        ``context``; then the built-ins ``id``, ``key``, ``name``,
+        ``mac_address`` and ``hardware_id``, which only ``NETJSONCONFIG_CONTEXT`` may override
         (as in 0.5.6; a system check warns about it).
         """
         return {name: value for name, (value, _source) in self.get_context_sources(template_instances).items()}
@@ -403,7 +403,13 @@ class AbstractConfig(BaseConfig):
         own = self.context if isinstance(self.context, dict) else {}
         for name, value in own.items():
             context[name] = (value, _("device"))
-        builtins = {"id": str(self.id), "key": self.key, "name": self.name, "mac_address": self.mac_address}
+        builtins = {
+            "id": str(self.id),
+            "key": self.key,
+            "name": self.name,
+            "mac_address": self.mac_address,
+            "hardware_id": self.hardware_id,
+        }
         for name in BUILTIN_VARIABLES:
             if name in global_context:
                 context[name] = (global_context[name], _("NETJSONCONFIG_CONTEXT (overrides the built-in)"))

@@ -271,6 +271,18 @@ class AbstractConfig(BaseConfig):
             super().save(*args, **kwargs)
             self.rerender()
 
+    def _send_change_signals(self, using, previous_checksum, previous_status):
+        """``config_modified`` / ``config_status_changed`` after a save, sent when it commits."""
+        from django_netjsonconfig import signals
+
+        sender = type(self)
+        if self.rendered_checksum and self.rendered_checksum != previous_checksum:
+            signals.send_on_commit(
+                signals.config_modified, sender, using=using, instance=self, device=self, config=self
+            )
+        if "status" in self.__dict__ and self.status != previous_status:
+            signals.send_on_commit(signals.config_status_changed, sender, using=using, instance=self)
+
     def store_first_rendering(self):
         """
         Renders a config that has no stored rendering yet and stores it, so
@@ -597,7 +609,9 @@ class AbstractConfig(BaseConfig):
         model = type(self)
         database = router.db_for_write(model, instance=self)
         with transaction.atomic(using=database):
-            model.invalidate_checksums(model._default_manager.using(database).filter(pk=self.pk))
+            rows = model._default_manager.using(database).filter(pk=self.pk)
+            before = rows.values_list("rendered_checksum", "status").first()
+            model.invalidate_checksums(rows)
             fresh = model._default_manager.using(database).get(pk=self.pk)
             try:
                 result = fresh.refresh_checksum()
@@ -612,6 +626,8 @@ class AbstractConfig(BaseConfig):
             else:
                 self.__dict__.pop(field, None)  # deferred: read again when needed
         self._drop_backend_cache()
+        if before is not None:
+            self._send_change_signals(database, *before)
         return result
 
     @classmethod

@@ -38,7 +38,7 @@ from django.db.models import BinaryField, Case, F, Value, When
 from django.views.decorators.csrf import csrf_exempt
 from django.views.generic import View
 
-from django_netjsonconfig import fleet
+from django_netjsonconfig import fleet, signals
 from django_netjsonconfig import settings as app_settings
 from django_netjsonconfig.controller.lookup import CompiledLookup
 from django_netjsonconfig.controller.params import constant_time_in, forbid_unallowed, request_param
@@ -324,9 +324,13 @@ class BaseChecksumView(CsrfExtemptMixin, BaseDeviceView):
     )
 
     def get(self, request, pk):
-        return self.serve(
-            request, pk, lambda config: ControllerResponse(self.get_checksum(config), content_type="text/plain")
-        )
+        return self.serve(request, pk, lambda config: self.respond(request, config))
+
+    def respond(self, request, config):
+        """The checksum answer; sends ``checksum_requested`` (no query: the instance at hand)."""
+        response = ControllerResponse(self.get_checksum(config), content_type="text/plain")
+        signals.send_on_commit(signals.checksum_requested, self.model, instance=config, request=request)
+        return response
 
     def get_checksum(self, config):
         """The stored checksum when valid, otherwise renders the config (may raise)."""
@@ -365,14 +369,15 @@ class BaseDownloadConfigView(CsrfExtemptMixin, BaseDeviceView):
     )
 
     def get(self, request, pk):
-        return self.serve(request, pk, self.respond)
+        return self.serve(request, pk, lambda config: self.respond(config, request))
 
-    def respond(self, config):
+    def respond(self, config, request=None):
         """Records the download and sends the archive (rendering it when needed; may raise)."""
         if config.stored_checksum is None:
             config = self.get_full_object(config)
         checksum, archive = config.get_cached_archive()
         self.record_download(config, checksum)
+        signals.send_on_commit(signals.config_download_requested, self.model, instance=config, request=request)
         return send_file(config.name, archive)
 
     def record_download(self, config, checksum):
@@ -415,7 +420,10 @@ class BaseReportStatusView(CsrfExtemptMixin, BaseDeviceView):
         if bad_response:
             return bad_response
         status = self.get_status(request)
+        previous_status = config.status
         update_device_fields(config, status=status, error_reason=self.get_error_reason(request, status))
+        if config.status != previous_status:
+            signals.send_on_commit(signals.config_status_changed, self.model, instance=config)
         if status in ("running", "applied"):
             self.record_applied(config)
         self.record_seen(config)
@@ -738,7 +746,8 @@ class BaseRegisterView(CsrfExtemptMixin, UpdateLastIpMixin, BaseControllerView):
         return ControllerResponse(body, content_type="text/plain", status=400)
 
     def success_response(self, config, is_new):
-        """201 ``text/plain`` with the five lines the agents parse."""
+        """201 ``text/plain`` with the five lines the agents parse; sends ``device_registered``."""
+        signals.send_on_commit(signals.device_registered, self.model, instance=config, is_new=is_new)
         body = (
             "registration-result: success\n"
             f"uuid: {config.pk.hex}\n"

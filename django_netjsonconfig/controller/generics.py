@@ -595,8 +595,14 @@ class BaseRegisterView(CsrfExtemptMixin, UpdateLastIpMixin, BaseControllerView):
         return ControllerResponse(status=404)
 
     def invalid(self, request):
-        """400 response for the first missing (or empty) required parameter, else ``None``."""
-        for param in self.required_params:
+        """
+        400 response for the first missing (or empty) required parameter, else
+        ``None``; ``hardware_id`` is required with ``NETJSONCONFIG_HARDWARE_ID_ENABLED``.
+        """
+        required = [*self.required_params]
+        if app_settings.HARDWARE_ID_ENABLED and "hardware_id" not in required:
+            required.append("hardware_id")
+        for param in required:
             bad_response = forbid_unallowed(request, "POST", param)
             if bad_response:
                 return bad_response
@@ -646,6 +652,11 @@ class BaseRegisterView(CsrfExtemptMixin, UpdateLastIpMixin, BaseControllerView):
                 return existing
             if existing is not None:
                 return self.registered(request, existing, data)
+            if not app_settings.REGISTRATION_SELF_CREATION:
+                pre_created = self.get_pre_created(data)
+                if pre_created is None:
+                    return invalid_response(request, "error: unknown device and self-creation is disabled\n", 404)
+                return self.registered(request, pre_created, data)
             config = self.init_object(**self.get_new_object_fields(request, data))
             try:
                 self.validate_object(config)
@@ -688,6 +699,17 @@ class BaseRegisterView(CsrfExtemptMixin, UpdateLastIpMixin, BaseControllerView):
             return None
         return config
 
+    def get_pre_created(self, data):
+        """
+        With ``NETJSONCONFIG_REGISTRATION_SELF_CREATION`` off: the config an
+        operator created for this device, matched by MAC address or hardware
+        id (``None`` when there is none).
+        """
+        config = self.get_queryset().filter(mac_address=data["mac_address"]).first()
+        if config is None and data["hardware_id"]:
+            config = self.get_queryset().filter(hardware_id=data["hardware_id"]).first()
+        return config
+
     def is_same_device(self, config, data):
         """Whether a device posting the key of ``config`` is that device."""
         return config.mac_address == data["mac_address"] or self.is_consistent_key(data)
@@ -704,8 +726,11 @@ class BaseRegisterView(CsrfExtemptMixin, UpdateLastIpMixin, BaseControllerView):
 
     def get_new_object_fields(self, request, data):
         """Keyword arguments of ``init_object()`` for a new config (whitelisted fields only)."""
+        name = data["name"]
+        if app_settings.HARDWARE_ID_ENABLED and app_settings.HARDWARE_ID_AS_NAME and data["hardware_id"]:
+            name = data["hardware_id"]
         fields = {
-            "name": data["name"],
+            "name": name,
             "mac_address": data["mac_address"],
             "backend": data["backend"],
             "last_ip": get_client_ip(request),

@@ -17,7 +17,7 @@ from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
 from django.db.models import F
-from django.http import HttpResponse, HttpResponseNotAllowed
+from django.http import Http404, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -127,6 +127,15 @@ class BaseConfigAdmin(ModelAdmin):
     def change_view(self, request, object_id, form_url="", extra_context=None):
         context = self._djnjc_extra_context(extra_context, object_id)
         return super().change_view(request, object_id, form_url, context)
+
+    def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
+        """
+        A change, delete or history URL whose id is unknown or malformed
+        answers 404 (as in 0.12), not Django's redirect with a message.
+        """
+        raise Http404(
+            _("%(name)s with id %(key)s does not exist.") % {"name": opts.verbose_name, "key": unquote(object_id)}
+        )
 
     def download_view(self, request, pk):
         """The configuration archive of an object (does not count as a device poll)."""

@@ -2,14 +2,19 @@
 Admin integration points that 0.12 users rely on, through real admin URLs:
 ``{{ hardware_id }}`` as a built-in variable of templates, configurations
 and their downloads; a change URL with an unknown or malformed id answers
-404 (Django's default is a redirect with a message).
+404 (Django's default is a redirect with a message); the "Clone selected
+templates" action.
 """
 
 import json
 import re
 import uuid
 
+from django.contrib.admin import helpers
+from django.contrib.admin.models import ADDITION, LogEntry
+from django.contrib.contenttypes.models import ContentType
 from django.test import TestCase
+from reversion.models import Version
 
 from django_netjsonconfig.preview import archive_files
 from django_netjsonconfig.tests.test_admin_pages import PagesMixin
@@ -97,3 +102,84 @@ class TestMissingObjectIs404(PagesMixin, TestCase):
         for obj, _data in self._objects():
             with self.subTest(model=type(obj).__name__):
                 self.assertEqual(self.client.get(self._url(type(obj), "change", obj.pk)).status_code, 200)
+
+
+class TestCloneTemplates(PagesMixin, TestCase):
+    def _clone(self, *templates):
+        data = {
+            "action": "clone_selected_templates",
+            helpers.ACTION_CHECKBOX_NAME: [str(template.pk) for template in templates],
+        }
+        return self.client.post(self._url(self.template_model, "changelist"), data, follow=True)
+
+    def test_clone_copies_everything_but_name_default_and_configurations(self):
+        source = self._create_template(
+            name="wifi",
+            default=True,
+            config={"files": [{"path": "/etc/x", "mode": "0644", "contents": "{{ ssid }}"}]},
+            default_values={"ssid": "office"},
+        )
+        self._create_config(name="ap1", mac_address="00:11:22:33:44:01", key="b" * 32, templates=[source])
+        response = self._clone(source)
+        self.assertEqual(response.status_code, 200)
+        self.assertContains(response, "1 template cloned: wifi (copy).")
+        clone = self.template_model.objects.get(name="wifi (copy)")
+        self.assertNotEqual(clone.pk, source.pk)
+        for field in ("backend", "type", "vpn_id", "config", "default_values", "auto_cert"):
+            self.assertEqual(getattr(clone, field), getattr(source, field), field)
+        self.assertFalse(clone.default)
+        self.assertFalse(self.config_model.objects.filter(templates=clone).exists())
+        self.assertEqual(
+            list(self.config_model.objects.filter(templates=source).values_list("name", flat=True)), ["ap1"]
+        )
+        source.refresh_from_db()
+        self.assertTrue(source.default)
+        self.assertEqual(source.name, "wifi")
+        entry = LogEntry.objects.get(
+            content_type=ContentType.objects.get_for_model(self.template_model), object_id=str(clone.pk)
+        )
+        self.assertEqual(entry.action_flag, ADDITION)
+        self.assertEqual(entry.user, self.admin)
+        self.assertEqual(entry.get_change_message(), "Cloned from wifi.")
+        versions = Version.objects.get_for_object(clone)
+        self.assertEqual([version.revision.get_comment() for version in versions], ["Cloned from wifi."])
+
+    def test_clash_gets_a_number_and_several_are_cloned_with_one_log_entry_each(self):
+        lan = self.template
+        other = self._create_template(name="wan", config={"interfaces": [{"name": "eth1", "type": "ethernet"}]})
+        self._clone(lan)
+        response = self._clone(lan, other)
+        self.assertContains(response, "2 templates cloned: lan (copy 2), wan (copy).")
+        self._clone(lan)
+        names = set(self.template_model.objects.values_list("name", flat=True))
+        self.assertEqual(names, {"lan", "wan", "lan (copy)", "lan (copy 2)", "lan (copy 3)", "wan (copy)"})
+        added = LogEntry.objects.filter(
+            content_type=ContentType.objects.get_for_model(self.template_model), action_flag=ADDITION
+        )
+        self.assertEqual(
+            sorted(added.values_list("object_repr", flat=True)),
+            sorted(str(template) for template in self.template_model.objects.filter(name__contains="(copy")),
+        )
+
+    def test_vpn_template_clone_keeps_its_vpn(self):
+        vpn_template = self._create_vpn_template(vpn=self.vpn)
+        self._clone(vpn_template)
+        clone = self.template_model.objects.get(name=f"{vpn_template.name} (copy)")
+        self.assertEqual((clone.type, clone.vpn_id, clone.auto_cert), ("vpn", self.vpn.pk, vpn_template.auto_cert))
+        self.assertFalse(self.config_model.objects.filter(templates=clone).exists())
+
+    def test_long_names_are_cut_to_fit(self):
+        source = self._create_template(name="x" * 64)
+        self._clone(source)
+        self._clone(source)
+        self.assertTrue(self.template_model.objects.filter(name="x" * 57 + " (copy)").exists())
+        self.assertTrue(self.template_model.objects.filter(name="x" * 55 + " (copy 2)").exists())
+
+    def test_needs_the_add_permission(self):
+        self._login_staff("view", "change")
+        response = self._clone(self.template)
+        self.assertEqual(self.template_model.objects.count(), 1)
+        self.assertNotContains(response, "clone_selected_templates")
+        self.client.logout()
+        self.client.force_login(self.admin)
+        self.assertContains(self.client.get(self._url(self.template_model, "changelist")), "clone_selected_templates")

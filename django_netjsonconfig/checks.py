@@ -122,6 +122,30 @@ def check_settings(app_configs, **kwargs):
     errors += _check_crl_validity()
     errors += _check_fleet_settings()
     errors += _check_template_validation_budget()
+    errors += _check_hardware_id_settings()
+    return errors
+
+
+def _check_hardware_id_settings():
+    errors = []
+    for name in ("REGISTRATION_SELF_CREATION", "HARDWARE_ID_ENABLED", "HARDWARE_ID_AS_NAME"):
+        value = getattr(app_settings, name)
+        if not isinstance(value, bool):
+            errors.append(
+                Error(f"NETJSONCONFIG_{name} must be True or False (got {value!r}).", id="django_netjsonconfig.E012")
+            )
+    options = app_settings.HARDWARE_ID_OPTIONS
+    if not isinstance(options, dict):
+        errors.append(Error("NETJSONCONFIG_HARDWARE_ID_OPTIONS must be a dict.", id="django_netjsonconfig.E013"))
+    elif options:
+        errors.append(
+            Warning(
+                "NETJSONCONFIG_HARDWARE_ID_OPTIONS is not applied.",
+                hint="The hardware_id column is fixed (64 characters, optional, not unique); "
+                "remove the setting or change the field in a model of your own.",
+                id="django_netjsonconfig.W006",
+            )
+        )
     return errors
 
 

@@ -85,6 +85,14 @@ class AppSettings(types.ModuleType):
     DEFAULT_VPN_BACKEND = Setting(_first_path("VPN_BACKENDS"))
     REGISTRATION_ENABLED = Setting(True)
     CONSISTENT_REGISTRATION = Setting(True)
+    #: off: registration only adopts configs created beforehand (by MAC or hardware id)
+    REGISTRATION_SELF_CREATION = Setting(True)
+    #: on: registration requires ``hardware_id``
+    HARDWARE_ID_ENABLED = Setting(False)
+    #: with ``HARDWARE_ID_ENABLED``, a registered config is named by its hardware id
+    HARDWARE_ID_AS_NAME = Setting(True)
+    #: accepted for 0.12 projects and not applied: the ``hardware_id`` column is fixed (a warning says so)
+    HARDWARE_ID_OPTIONS = Setting({})
     SHARED_SECRET = Setting("")
     CONTEXT = Setting({})
     DEFAULT_AUTO_CERT = Setting(True)

@@ -20,7 +20,7 @@ from django_netjsonconfig.netjson import json_roundtrip
 #: ``{{ name }}`` as netjsonconfig evaluates it
 VARIABLE = var_pattern
 #: variables every configuration has; devices and templates cannot redefine them
-BUILTIN_VARIABLES = ("id", "key", "name", "mac_address")
+BUILTIN_VARIABLES = ("id", "key", "name", "mac_address", "hardware_id")
 #: the variables a configuration gets for each VPN server it is a client of
 VPN_VARIABLE = re.compile(r"^(ca|cert|key)_(path|contents)_\w+$")
 #: accepted names of device and template variables

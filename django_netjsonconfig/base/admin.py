@@ -15,9 +15,9 @@ from django.apps import apps
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import models
+from django.db import models, transaction
 from django.db.models import F
-from django.http import HttpResponse, HttpResponseNotAllowed
+from django.http import Http404, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -127,6 +127,15 @@ class BaseConfigAdmin(ModelAdmin):
     def change_view(self, request, object_id, form_url="", extra_context=None):
         context = self._djnjc_extra_context(extra_context, object_id)
         return super().change_view(request, object_id, form_url, context)
+
+    def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
+        """
+        A change, delete or history URL whose id is unknown or malformed
+        answers 404 (as in 0.12), not Django's redirect with a message.
+        """
+        raise Http404(
+            _("%(name)s with id %(key)s does not exist.") % {"name": opts.verbose_name, "key": unquote(object_id)}
+        )
 
     def download_view(self, request, pk):
         """The configuration archive of an object (does not count as a device poll)."""
@@ -619,7 +628,13 @@ class AbstractConfigAdmin(FleetListMixin, FleetActionsMixin, BaseConfigAdmin):
         }
         builtins = {}
         if obj is not None:
-            builtins = {"id": str(obj.pk), "key": obj.key, "name": obj.name, "mac_address": obj.mac_address}
+            builtins = {
+                "id": str(obj.pk),
+                "key": obj.key,
+                "name": obj.name,
+                "mac_address": obj.mac_address,
+                "hardware_id": obj.hardware_id,
+            }
         return {"builtins": builtins, "global": app_settings.CONTEXT, "templates": defaults}
 
     def add_view(self, request, form_url="", extra_context=None):
@@ -660,6 +675,60 @@ class AbstractTemplateAdmin(BaseConfigAdmin):
         "modified",
     ]
     readonly_fields = [*BaseConfigAdmin.readonly_fields, "configurations"]
+    actions = ["clone_selected_templates"]
+    #: fields a clone does not take from its original (``default`` is off, the name gets a suffix)
+    clone_excluded_fields = frozenset({"id", "name", "default", "created", "modified"})
+
+    @admin.action(description=_("Clone selected templates"), permissions=["add"])
+    def clone_selected_templates(self, request, queryset):
+        """
+        Copies each selected template as "<name> (copy)" ("(copy 2)"... when
+        taken): same backend, type, VPN, configuration and default values, not
+        enabled by default, used by no configuration; logged as an addition.
+        """
+        with transaction.atomic(using=queryset.db):
+            clones = [self._clone_template(request, template) for template in queryset.order_by("name")]
+        message = ngettext(
+            "%(count)d template cloned: %(names)s.", "%(count)d templates cloned: %(names)s.", len(clones)
+        ) % {"count": len(clones), "names": ", ".join(clone.name for clone in clones)}
+        self.message_user(request, message, messages.SUCCESS)
+
+    def _clone_name(self, name):
+        manager = self.model._default_manager
+        number = 1
+        while True:
+            suffix = " (copy)" if number == 1 else f" (copy {number})"
+            candidate = name[: self.model._meta.get_field("name").max_length - len(suffix)] + suffix
+            if not manager.filter(name=candidate).exists():
+                return candidate
+            number += 1
+
+    def _clone_template(self, request, template):
+        values = {
+            field.attname: deepcopy(getattr(template, field.attname))
+            for field in self.model._meta.concrete_fields
+            if field.name not in self.clone_excluded_fields and not field.primary_key
+        }
+        clone = self.model(**values, name=self._clone_name(template.name), default=False)
+        clone.full_clean()
+        clone.save()
+        message = _("Cloned from %(name)s.") % {"name": template.name}
+        self.log_addition(request, clone, message)
+        self._clone_revision(request, clone, message)
+        return clone
+
+    def _clone_revision(self, request, clone, message):
+        """With django-reversion, the clone's first version (so it can be recovered)."""
+        if not apps.is_installed("reversion"):
+            return
+        import reversion  # optional dependency
+
+        if not reversion.is_registered(self.model):
+            return
+        with reversion.create_revision(atomic=False):
+            reversion.set_user(request.user)
+            reversion.set_comment(message)
+            reversion.add_to_revision(clone)
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         field = super().formfield_for_dbfield(db_field, request, **kwargs)

@@ -35,7 +35,7 @@ logger = logging.getLogger(__name__)
 KEY_CHARS = string.ascii_letters + string.digits
 
 #: fields whose value can change the rendered configuration
-RENDER_FIELDS = frozenset({"name", "backend", "config", "key", "mac_address", "id", "context"})
+RENDER_FIELDS = frozenset({"name", "backend", "config", "key", "mac_address", "hardware_id", "id", "context"})
 
 
 def get_random_key():
@@ -271,6 +271,18 @@ class AbstractConfig(BaseConfig):
             super().save(*args, **kwargs)
             self.rerender()
 
+    def _send_change_signals(self, using, previous_checksum, previous_status):
+        """``config_modified`` / ``config_status_changed`` after a save, sent when it commits."""
+        from django_netjsonconfig import signals
+
+        sender = type(self)
+        if self.rendered_checksum and self.rendered_checksum != previous_checksum:
+            signals.send_on_commit(
+                signals.config_modified, sender, using=using, instance=self, device=self, config=self
+            )
+        if "status" in self.__dict__ and self.status != previous_status:
+            signals.send_on_commit(signals.config_status_changed, sender, using=using, instance=self)
+
     def store_first_rendering(self):
         """
         Renders a config that has no stored rendering yet and stores it, so
@@ -385,8 +397,8 @@ class AbstractConfig(BaseConfig):
         """
         Configuration variables, later sources winning: the default values of
         the templates (in order), ``NETJSONCONFIG_CONTEXT``, the device's own
-        ``context``; then the built-ins ``id``, ``key``, ``name`` and
-        ``mac_address``, which only ``NETJSONCONFIG_CONTEXT`` may override
+        ``context``; then the built-ins ``id``, ``key``, ``name``,
+        ``mac_address`` and ``hardware_id``, which only ``NETJSONCONFIG_CONTEXT`` may override
         (as in 0.5.6; a system check warns about it).
         """
         return {name: value for name, (value, _source) in self.get_context_sources(template_instances).items()}
@@ -403,7 +415,13 @@ class AbstractConfig(BaseConfig):
         own = self.context if isinstance(self.context, dict) else {}
         for name, value in own.items():
             context[name] = (value, _("device"))
-        builtins = {"id": str(self.id), "key": self.key, "name": self.name, "mac_address": self.mac_address}
+        builtins = {
+            "id": str(self.id),
+            "key": self.key,
+            "name": self.name,
+            "mac_address": self.mac_address,
+            "hardware_id": self.hardware_id,
+        }
         for name in BUILTIN_VARIABLES:
             if name in global_context:
                 context[name] = (global_context[name], _("NETJSONCONFIG_CONTEXT (overrides the built-in)"))
@@ -591,7 +609,9 @@ class AbstractConfig(BaseConfig):
         model = type(self)
         database = router.db_for_write(model, instance=self)
         with transaction.atomic(using=database):
-            model.invalidate_checksums(model._default_manager.using(database).filter(pk=self.pk))
+            rows = model._default_manager.using(database).filter(pk=self.pk)
+            before = rows.values_list("rendered_checksum", "status").first()
+            model.invalidate_checksums(rows)
             fresh = model._default_manager.using(database).get(pk=self.pk)
             try:
                 result = fresh.refresh_checksum()
@@ -606,6 +626,8 @@ class AbstractConfig(BaseConfig):
             else:
                 self.__dict__.pop(field, None)  # deferred: read again when needed
         self._drop_backend_cache()
+        if before is not None:
+            self._send_change_signals(database, *before)
         return result
 
     @classmethod

@@ -38,7 +38,7 @@ from django.db.models import BinaryField, Case, F, Value, When
 from django.views.decorators.csrf import csrf_exempt
 from django.views.generic import View
 
-from django_netjsonconfig import fleet
+from django_netjsonconfig import fleet, signals
 from django_netjsonconfig import settings as app_settings
 from django_netjsonconfig.controller.lookup import CompiledLookup
 from django_netjsonconfig.controller.params import constant_time_in, forbid_unallowed, request_param
@@ -324,9 +324,13 @@ class BaseChecksumView(CsrfExtemptMixin, BaseDeviceView):
     )
 
     def get(self, request, pk):
-        return self.serve(
-            request, pk, lambda config: ControllerResponse(self.get_checksum(config), content_type="text/plain")
-        )
+        return self.serve(request, pk, lambda config: self.respond(request, config))
+
+    def respond(self, request, config):
+        """The checksum answer; sends ``checksum_requested`` (no query: the instance at hand)."""
+        response = ControllerResponse(self.get_checksum(config), content_type="text/plain")
+        signals.send_on_commit(signals.checksum_requested, self.model, instance=config, request=request)
+        return response
 
     def get_checksum(self, config):
         """The stored checksum when valid, otherwise renders the config (may raise)."""
@@ -365,14 +369,15 @@ class BaseDownloadConfigView(CsrfExtemptMixin, BaseDeviceView):
     )
 
     def get(self, request, pk):
-        return self.serve(request, pk, self.respond)
+        return self.serve(request, pk, lambda config: self.respond(config, request))
 
-    def respond(self, config):
+    def respond(self, config, request=None):
         """Records the download and sends the archive (rendering it when needed; may raise)."""
         if config.stored_checksum is None:
             config = self.get_full_object(config)
         checksum, archive = config.get_cached_archive()
         self.record_download(config, checksum)
+        signals.send_on_commit(signals.config_download_requested, self.model, instance=config, request=request)
         return send_file(config.name, archive)
 
     def record_download(self, config, checksum):
@@ -415,7 +420,10 @@ class BaseReportStatusView(CsrfExtemptMixin, BaseDeviceView):
         if bad_response:
             return bad_response
         status = self.get_status(request)
+        previous_status = config.status
         update_device_fields(config, status=status, error_reason=self.get_error_reason(request, status))
+        if config.status != previous_status:
+            signals.send_on_commit(signals.config_status_changed, self.model, instance=config)
         if status in ("running", "applied"):
             self.record_applied(config)
         self.record_seen(config)
@@ -587,8 +595,14 @@ class BaseRegisterView(CsrfExtemptMixin, UpdateLastIpMixin, BaseControllerView):
         return ControllerResponse(status=404)
 
     def invalid(self, request):
-        """400 response for the first missing (or empty) required parameter, else ``None``."""
-        for param in self.required_params:
+        """
+        400 response for the first missing (or empty) required parameter, else
+        ``None``; ``hardware_id`` is required with ``NETJSONCONFIG_HARDWARE_ID_ENABLED``.
+        """
+        required = [*self.required_params]
+        if app_settings.HARDWARE_ID_ENABLED and "hardware_id" not in required:
+            required.append("hardware_id")
+        for param in required:
             bad_response = forbid_unallowed(request, "POST", param)
             if bad_response:
                 return bad_response
@@ -638,6 +652,11 @@ class BaseRegisterView(CsrfExtemptMixin, UpdateLastIpMixin, BaseControllerView):
                 return existing
             if existing is not None:
                 return self.registered(request, existing, data)
+            if not app_settings.REGISTRATION_SELF_CREATION:
+                pre_created = self.get_pre_created(data)
+                if pre_created is None:
+                    return invalid_response(request, "error: unknown device and self-creation is disabled\n", 404)
+                return self.registered(request, pre_created, data)
             config = self.init_object(**self.get_new_object_fields(request, data))
             try:
                 self.validate_object(config)
@@ -680,6 +699,17 @@ class BaseRegisterView(CsrfExtemptMixin, UpdateLastIpMixin, BaseControllerView):
             return None
         return config
 
+    def get_pre_created(self, data):
+        """
+        With ``NETJSONCONFIG_REGISTRATION_SELF_CREATION`` off: the config an
+        operator created for this device, matched by MAC address or hardware
+        id (``None`` when there is none).
+        """
+        config = self.get_queryset().filter(mac_address=data["mac_address"]).first()
+        if config is None and data["hardware_id"]:
+            config = self.get_queryset().filter(hardware_id=data["hardware_id"]).first()
+        return config
+
     def is_same_device(self, config, data):
         """Whether a device posting the key of ``config`` is that device."""
         return config.mac_address == data["mac_address"] or self.is_consistent_key(data)
@@ -696,8 +726,11 @@ class BaseRegisterView(CsrfExtemptMixin, UpdateLastIpMixin, BaseControllerView):
 
     def get_new_object_fields(self, request, data):
         """Keyword arguments of ``init_object()`` for a new config (whitelisted fields only)."""
+        name = data["name"]
+        if app_settings.HARDWARE_ID_ENABLED and app_settings.HARDWARE_ID_AS_NAME and data["hardware_id"]:
+            name = data["hardware_id"]
         fields = {
-            "name": data["name"],
+            "name": name,
             "mac_address": data["mac_address"],
             "backend": data["backend"],
             "last_ip": get_client_ip(request),
@@ -738,7 +771,8 @@ class BaseRegisterView(CsrfExtemptMixin, UpdateLastIpMixin, BaseControllerView):
         return ControllerResponse(body, content_type="text/plain", status=400)
 
     def success_response(self, config, is_new):
-        """201 ``text/plain`` with the five lines the agents parse."""
+        """201 ``text/plain`` with the five lines the agents parse; sends ``device_registered``."""
+        signals.send_on_commit(signals.device_registered, self.model, instance=config, is_new=is_new)
         body = (
             "registration-result: success\n"
             f"uuid: {config.pk.hex}\n"

@@ -251,3 +251,21 @@ class TestNameErrorsAreOnTheNameField(PreviewMixin, TestCase):
         response = self.client.post(self._url(self.config_model, "preview"), self._config_data(name="bad name"))
         self.assertEqual(response.status_code, 400)
         self.assertTrue(response.content.decode().startswith("The name is the device's hostname: "), response.content)
+
+
+class TestHardwareIdIsABuiltIn(PreviewMixin, TestCase):
+    def test_template_using_it_saves_and_previews_the_device_value(self):
+        files = [{"path": "/etc/hwid", "mode": "0644", "contents": "{{ hardware_id }}"}]
+        template = self._create_template(name="hwid", config={"files": files})
+        config = self._create_config(templates=[template], hardware_id="HW-0042")
+        response = self.assertPreviewIsTheDownload(config)
+        self.assertIn(("/etc/hwid", "0644", "HW-0042"), preview_files(response))
+        page = self.client.get(self._url(self.config_model, "change", config.pk)).content.decode()
+        row = re.search(r"<tr><td><code>hardware_id</code></td><td><code>(.*?)</code></td><td>(.*?)</td></tr>", page)
+        self.assertEqual(row.groups(), ("HW-0042", "built-in"))
+
+    def test_device_cannot_redefine_it(self):
+        response = self.client.post(
+            self._url(self.config_model, "add"), self._config_data(context='{"hardware_id": "x"}')
+        )
+        self.assertContains(response, "variable `hardware_id` is built in and cannot be redefined.")

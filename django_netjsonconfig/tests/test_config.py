@@ -240,11 +240,17 @@ class TestConfigRendering(TestMixin, TestCase):
 
 
 class TestConfigContext(TestMixin, TestCase):
-    def test_context_has_id_key_name_and_mac_address(self):
-        config = self._create_config()
+    def test_context_has_id_key_name_mac_address_and_hardware_id(self):
+        config = self._create_config(hardware_id="SN-1")
         self.assertEqual(
             config.get_context(),
-            {"id": str(config.id), "key": self.TEST_KEY, "name": "test", "mac_address": self.TEST_MAC_ADDRESS},
+            {
+                "id": str(config.id),
+                "key": self.TEST_KEY,
+                "name": "test",
+                "mac_address": self.TEST_MAC_ADDRESS,
+                "hardware_id": "SN-1",
+            },
         )
 
     @override_settings(NETJSONCONFIG_CONTEXT={"site": "lab", "name": "global-name"})

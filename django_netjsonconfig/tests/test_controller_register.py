@@ -276,3 +276,44 @@ class TestRegisterKnownDevice(ControllerTestMixin, TestCase):
         response = self._register(key=consistent_key(MAC), mac_address="00:11:22:33:44:99", name="other")
         self.assertIn("is-new: 1\n", response.content.decode())
         self.assertEqual(self.config_model.objects.count(), 2)
+
+
+@override_settings(NETJSONCONFIG_SHARED_SECRET=SECRET, NETJSONCONFIG_REGISTRATION_SELF_CREATION=False)
+class TestRegisterWithoutSelfCreation(ControllerTestMixin, TestCase):
+    def test_unknown_device_is_404_with_a_reason_and_nothing_created(self):
+        response = self._register()
+        self.assertControllerResponse(response, 404, "error: unknown device and self-creation is disabled\n")
+        self.assertFalse(self.config_model.objects.exists())
+
+    def test_pre_created_config_is_adopted_by_mac(self):
+        config = self._create_config(name="pre-made", key="operator-made-key", mac_address=MAC)
+        response = self._register(name="posted")
+        self.assertEqual(response.status_code, 201)
+        body = response.content.decode()
+        self.assertIn(f"uuid: {config.pk.hex}\nkey: operator-made-key\nhostname: pre-made\nis-new: 0\n", body)
+        self.assertEqual(self.config_model.objects.count(), 1)
+
+    def test_pre_created_config_is_adopted_by_hardware_id(self):
+        config = self._create_config(mac_address="00:11:22:33:44:99", hardware_id="SN-77")
+        response = self._register(hardware_id="SN-77")
+        self.assertIn(f"uuid: {config.pk.hex}\n", response.content.decode())
+        self.assertIn("is-new: 0\n", response.content.decode())
+
+
+@override_settings(NETJSONCONFIG_SHARED_SECRET=SECRET, NETJSONCONFIG_HARDWARE_ID_ENABLED=True)
+class TestRegisterWithHardwareId(ControllerTestMixin, TestCase):
+    def test_new_config_is_named_by_the_hardware_id(self):
+        response = self._register(name="posted", hardware_id="SN-0042")
+        self.assertEqual(response.status_code, 201, response.content)
+        self.assertIn("hostname: SN-0042\nis-new: 1\n", response.content.decode())
+        self.assertEqual(self.config_model.objects.get().name, "SN-0042")
+
+    @override_settings(NETJSONCONFIG_HARDWARE_ID_AS_NAME=False)
+    def test_posted_name_kept_without_hardware_id_as_name(self):
+        response = self._register(name="posted", hardware_id="SN-0042")
+        self.assertIn("hostname: posted\n", response.content.decode())
+
+    def test_hardware_id_is_required(self):
+        response = self._register()
+        self.assertEqual(response.status_code, 400)
+        self.assertIn("hardware_id", response.content.decode())

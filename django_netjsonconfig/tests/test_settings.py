@@ -30,7 +30,14 @@ DOCUMENTED_DEFAULTS = {
     "COMMON_NAME_FORMAT": "{mac_address}-{name}",
 }
 
-EXTRA_DEFAULTS = {"DH_KEY_LENGTH": 2048, "TEMPLATE_VALIDATION_BUDGET": 100}
+EXTRA_DEFAULTS = {
+    "DH_KEY_LENGTH": 2048,
+    "TEMPLATE_VALIDATION_BUDGET": 100,
+    "REGISTRATION_SELF_CREATION": True,
+    "HARDWARE_ID_ENABLED": False,
+    "HARDWARE_ID_AS_NAME": True,
+    "HARDWARE_ID_OPTIONS": {},
+}
 
 
 def _default(name):
@@ -150,6 +157,17 @@ class TestSystemChecks(SimpleTestCase):
         with override_settings(NETJSONCONFIG_CONTEXT=["not", "a", "dict"]):
             ids = [message.id for message in run_checks()]
         self.assertIn("django_netjsonconfig.E005", ids)
+
+    def test_e012_hardware_id_and_self_creation_settings_must_be_booleans(self):
+        for name in ("REGISTRATION_SELF_CREATION", "HARDWARE_ID_ENABLED", "HARDWARE_ID_AS_NAME"):
+            with self.subTest(setting=name), override_settings(**{f"NETJSONCONFIG_{name}": "yes"}):
+                self.assertEqual(self._ids(), ["django_netjsonconfig.E012"])
+
+    def test_e013_and_w006_hardware_id_options(self):
+        with override_settings(NETJSONCONFIG_HARDWARE_ID_OPTIONS=["unique"]):
+            self.assertEqual(self._ids(), ["django_netjsonconfig.E013"])
+        with override_settings(NETJSONCONFIG_HARDWARE_ID_OPTIONS={"unique": True}):
+            self.assertEqual(self._ids(), ["django_netjsonconfig.W006"])
 
     def test_e001_empty_backends(self):
         with override_settings(NETJSONCONFIG_BACKENDS=(), NETJSONCONFIG_DEFAULT_BACKEND=None):

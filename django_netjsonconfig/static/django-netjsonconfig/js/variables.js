@@ -13,7 +13,7 @@
   const gettext = window.gettext || ((text) => text)
   /** netjsonconfig's own syntax (netjsonconfig.utils.var_pattern) */
   const VARIABLE = /\{\{\s*(\w*)\s*\}\}/g
-  const BUILTINS = ['id', 'key', 'name', 'mac_address']
+  const BUILTINS = ['id', 'key', 'name', 'mac_address', 'hardware_id']
 
   function parseObject (text) {
     try {

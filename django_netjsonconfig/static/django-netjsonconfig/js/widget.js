@@ -187,6 +187,7 @@
       this.row = textarea.closest('.form-row') || textarea.parentElement
       this.toolbar = this.row.querySelector('.djnjc-editor-toolbar')
       this.message = this.row.querySelector('.djnjc-editor-message')
+      this.message.tabIndex = -1
       this.mode = 'form'
       this.formEditor = null
       this.schema = {}
@@ -236,6 +237,9 @@
         if (this.mode === 'advanced' && !this.checkJson()) {
           event.preventDefault()
           event.stopImmediatePropagation()
+          // the Save button may be far above (the top submit row): bring the reason to the operator
+          this.message.scrollIntoView({ block: 'center' })
+          this.message.focus()
         }
       })
     }

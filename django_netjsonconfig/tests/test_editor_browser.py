@@ -1,0 +1,82 @@
+"""
+The configuration editor's rough edges, in a real browser (Debian's headless
+Chromium driven by Playwright against a live server): menus not clipped by the
+admin's layout, errors the operator can see. Any JavaScript error, failed
+request or HTTP error fails the test.
+"""
+
+from playwright.sync_api import expect
+
+from django_netjsonconfig.tests import TestMixin, test_browser
+from django_netjsonconfig.tests.test_browser import ChromiumLiveServerTestCase
+
+#: the rectangles of ``element`` and of each ancestor that clips its content (overflow other than visible)
+CLIPPING = """element => {
+    const box = element.getBoundingClientRect()
+    const clipped = []
+    for (let node = element.parentElement; node; node = node.parentElement) {
+        const style = getComputedStyle(node)
+        if (style.overflowX === 'visible' && style.overflowY === 'visible') continue
+        const rect = node.getBoundingClientRect()
+        if (node === document.documentElement || node === document.body) continue
+        if (box.top < rect.top - 1 || box.bottom > rect.bottom + 1 || box.left < rect.left - 1 || box.right > rect.right + 1) {
+            clipped.push(`${node.tagName}.${node.className}`)
+        }
+    }
+    return clipped
+}"""
+
+
+class EditorTestCase(TestMixin, ChromiumLiveServerTestCase):
+    """A logged-in superuser's page, with the helpers of the editor's scenarios."""
+
+    setUp = test_browser.TestEditorInBrowser.setUp
+    _admin_url = test_browser.TestEditorInBrowser._admin_url
+    _open = test_browser.TestEditorInBrowser._open
+    _fill_extra_fields = test_browser.TestEditorInBrowser._fill_extra_fields
+    _config_value = test_browser.TestEditorInBrowser._config_value
+
+
+class TestConfigurationMenu(EditorTestCase):
+    def test_menu_of_an_empty_configuration_is_not_clipped(self):
+        page = self.page
+        self._open(self.config_model, "add")
+        self.assertEqual(self._config_value(), {})
+        page.get_by_role("button", name="Configuration Menu").click()
+        menu = page.locator("#id_config_jsoneditor .je-modal:has(.property-selector)").first
+        expect(menu).to_be_visible()
+        # nothing of the menu is cut off by an ancestor (Django's .form-row{overflow:hidden})
+        self.assertEqual(menu.evaluate(CLIPPING), [])
+        name_box = menu.locator(".property-selector-input")
+        expect(name_box).to_be_visible()
+        self.assertEqual(name_box.evaluate(CLIPPING), [])
+        # every section can be clicked where it is shown
+        boxes = menu.locator(".property-selector input[type=checkbox]")
+        self.assertGreater(boxes.count(), 10)
+        for box in boxes.all():
+            box.scroll_into_view_if_needed()
+            self.assertEqual(box.evaluate(CLIPPING)[1:], [], box.get_attribute("id"))
+        menu.get_by_label("NTP Settings").check()
+        expect(page.locator("[data-schemapath='root.ntp']")).to_be_visible()
+
+
+class TestMalformedJsonAndTopSave(EditorTestCase):
+    def test_the_reason_is_shown_where_the_operator_is(self):
+        page = self.page
+        self._open(self.template_model, "add")
+        page.fill("#id_name", "broken")
+        self._fill_extra_fields(self.template_model)
+        page.click(".advanced-mode")
+        page.locator(".djnjc-codeeditor .cm-content").click()
+        page.keyboard.press("Control+a")
+        page.keyboard.insert_text('{"general": {"timezone": "UTC",}}')
+        page.evaluate("window.scrollTo(0, 0)")
+        url = page.url
+        page.locator("input[name='_save']").first.click()
+        message = page.locator(".djnjc-editor-message")
+        expect(message).to_be_visible()
+        expect(message).to_contain_text("not valid")
+        expect(message).to_be_in_viewport()
+        expect(message).to_be_focused()
+        self.assertEqual(page.url, url)
+        self.assertFalse(self.template_model.objects.filter(name="broken").exists())

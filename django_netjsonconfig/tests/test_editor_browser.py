@@ -80,3 +80,72 @@ class TestMalformedJsonAndTopSave(EditorTestCase):
         expect(message).to_be_focused()
         self.assertEqual(page.url, url)
         self.assertFalse(self.template_model.objects.filter(name="broken").exists())
+
+
+#: Django's error colour (``--error-fg`` of the light theme)
+RED = "rgb(186, 33, 33)"
+
+
+class TestNoFalseErrors(EditorTestCase):
+    def _errors(self):
+        return [text for text in self.page.locator(".djnjc-jsoneditor .errmsg:visible").all_inner_texts() if text]
+
+    def test_a_new_interface_or_radio_shows_no_error_until_edited(self):
+        page = self.page
+        self._open(self.config_model, "add")
+        page.get_by_role("button", name="Configuration Menu").click()
+        page.check("#root-interfaces")
+        page.check("#root-radios")
+        page.get_by_role("button", name="Configuration Menu").click()
+        page.click("text=Add Interface")
+        page.click("text=Add Radio")
+        expect(page.locator("[data-schemapath='root.radios.0']").first).to_be_visible()
+        page.wait_for_function("() => document.querySelector('#id_config').value.includes('radios')")
+        self.assertEqual(self._errors(), [])
+        # an edited field still says what is wrong with it
+        mtu = page.locator("[name='root[interfaces][0][mtu]']")
+        mtu.fill("12")
+        mtu.blur()
+        expect(page.locator("[data-schemapath='root.interfaces.0.mtu'] .errmsg")).to_be_visible()
+        self.assertNotIn("schemas", " ".join(self._errors()))
+
+    def test_an_untouched_vpn_server_shows_no_error(self):
+        self._open(self.vpn_model, "add")
+        self.assertEqual(self._errors(), [])
+        vpn = self._create_vpn()
+        self._open(self.vpn_model, "change", vpn.pk)
+        self.assertEqual(self._errors(), [])
+
+    def test_an_empty_variable_row_is_no_error_and_a_bad_name_no_regex(self):
+        page = self.page
+        self._open(self.config_model, "add")
+        table = page.locator(".field-context .djnjc-variables-editor")
+        expect(table).to_have_attribute("data-ready", "true")
+        table.locator("button.json-editor-btn-add").first.click()
+        name = page.locator("[name='djnjc_context[0][name]']")
+        name.fill("")
+        name.blur()
+        self.assertEqual([t for t in table.locator(".errmsg:visible").all_inner_texts() if t], [])
+        name.fill("1st")
+        name.blur()
+        error = table.locator(".errmsg:visible").first
+        expect(error).to_contain_text("letters, digits and underscores")
+        self.assertNotIn("^", error.inner_text())
+
+    def test_a_server_error_does_not_turn_every_input_red(self):
+        page = self.page
+        self._open(self.template_model, "add")
+        page.fill("#id_name", "bad-mtu")
+        self._fill_extra_fields(self.template_model)
+        page.click(".advanced-mode")
+        page.locator(".djnjc-codeeditor .cm-content").click()
+        page.keyboard.press("Control+a")
+        page.keyboard.insert_text(
+            '{"general": {"description": "lab"}, "interfaces": [{"name": "eth0", "type": "ethernet", "mtu": 12}]}'
+        )
+        with page.expect_navigation():
+            page.locator("input[name='_save']").last.click()
+        expect(page.locator(".form-row.field-config.errors")).to_be_visible()
+        description = page.locator("[name='root[general][description]']")
+        expect(description).to_be_visible()
+        self.assertNotEqual(description.evaluate("e => getComputedStyle(e).borderTopColor"), RED)

@@ -220,6 +220,12 @@
       this.button('advanced-mode').addEventListener('click', () => this.showAdvanced().catch((error) => this.showMessage(error.message)))
       this.button('normal-mode').addEventListener('click', () => this.showForm())
       this.button('fullscreen-mode').addEventListener('click', () => this.toggleFullscreen())
+      for (const type of ['input', 'change']) {
+        this.holder.addEventListener(type, (event) => {
+          const field = event.target.closest && event.target.closest('[data-schemapath]')
+          if (field && this.touched) this.touched.add(field.dataset.schemapath)
+        }, true)
+      }
       this.wrapper.addEventListener('keydown', (event) => {
         if (event.key === 'Escape' && this.wrapper.classList.contains('djnjc-fullscreen')) this.toggleFullscreen()
         // Enter in a form editor input must not submit the page
@@ -276,6 +282,8 @@
 
     buildForm (value) {
       if (this.formEditor) this.formEditor.destroy()
+      /** paths (data-schemapath) of the fields the operator edited */
+      this.touched = new Set()
       const empty = !value || (typeof value === 'object' && !Object.keys(value).length)
       this.formEditor = new libs.JSONEditor(this.holder, {
         schema: { ...this.schema, title: this.backendLabel() },
@@ -286,7 +294,9 @@
         disable_properties: false,
         prompt_before_delete: false,
         keep_oneof_values: false,
-        show_errors: 'change'
+        // errors of the fields the operator edited, not of what is still to fill in
+        // (a new interface, an untouched VPN server)
+        show_errors: 'interaction'
       })
       this.formEditor.on('ready', () => {
         this.baseline = this.formEditor.getValue()
@@ -295,6 +305,13 @@
           // what the form shows is what gets saved, and it is not an unsaved change
           this.textarea.value = this.textarea.defaultValue = JSON.stringify(this.baseline, null, 4)
         }
+        // json-editor shows every error of a field it just created (a new interface's
+        // empty name, "0 of the schemas"): only the fields the operator edited are
+        // marked, with the errors of each alternative's fields rather than "one of the schemas"
+        const root = this.formEditor.root
+        const show = root.showValidationErrors.bind(root)
+        root.showValidationErrors = (errors) =>
+          show(errors.filter((error) => error.property !== 'oneOf' && this.touched.has(error.path.replace(/\.oneOf\[\d+\]/g, ''))))
         const menu = this.formEditor.root && this.formEditor.root.addproperty_button
         if (menu) menu.textContent = gettext('Configuration Menu')
         this.markPlaceholders()

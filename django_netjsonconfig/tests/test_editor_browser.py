@@ -149,3 +149,27 @@ class TestNoFalseErrors(EditorTestCase):
         description = page.locator("[name='root[general][description]']")
         expect(description).to_be_visible()
         self.assertNotEqual(description.evaluate("e => getComputedStyle(e).borderTopColor"), RED)
+
+
+class TestServerRejection(EditorTestCase):
+    def test_a_refused_form_comes_back_in_advanced_mode(self):
+        page = self.page
+        self._open(self.template_model, "add")
+        page.fill("#id_name", "bad-timezone")
+        self._fill_extra_fields(self.template_model)
+        page.click(".advanced-mode")
+        page.locator(".djnjc-codeeditor .cm-content").click()
+        page.keyboard.press("Control+a")
+        page.keyboard.insert_text('{"general": {"timezone": "Mars/Olympus"}}')
+        with page.expect_navigation():
+            page.locator("input[name='_save']").last.click()
+        expect(page.locator("p.errornote")).to_be_visible()
+        page.wait_for_selector("#id_config_jsoneditor[data-ready]", state="attached")
+        code = page.locator(".djnjc-codeeditor .cm-content")
+        expect(code).to_be_visible()
+        expect(code).to_contain_text("Mars/Olympus")
+        expect(page.locator("[name='root[general][timezone]']")).to_be_hidden()
+        self.assertEqual(self._config_value(), {"general": {"timezone": "Mars/Olympus"}})
+        # a form page opened afterwards starts in form mode again
+        self._open(self.template_model, "add")
+        expect(page.locator(".djnjc-codeeditor")).to_be_hidden()

@@ -246,7 +246,11 @@
           // the Save button may be far above (the top submit row): bring the reason to the operator
           this.message.scrollIntoView({ block: 'center' })
           this.message.focus()
+          return
         }
+        try {
+          window.sessionStorage.setItem(this.modeKey(), this.mode)
+        } catch (error) {} // storage disabled: the page comes back in form mode
       })
     }
 
@@ -265,7 +269,24 @@
       this.message.hidden = !text
     }
 
+    /** where the mode of a submitted form waits for the answer (the same page when the server refuses it) */
+    modeKey () {
+      return `djnjc-editor-mode:${window.location.pathname}:${this.textarea.name}`
+    }
+
+    /** the mode the operator submitted the form in, when the server sent it back refused */
+    submittedMode () {
+      try {
+        const mode = window.sessionStorage.getItem(this.modeKey())
+        window.sessionStorage.removeItem(this.modeKey())
+        return document.querySelector('.errornote') ? mode : null
+      } catch (error) {
+        return null
+      }
+    }
+
     async rebuild () {
+      const submitted = this.submittedMode()
       const backend = this.backendSelect ? this.backendSelect.value : ''
       this.schema = backend ? (await loadSchemas(this.textarea.dataset.schemaUrl))[backend] || {} : {}
       let value
@@ -278,6 +299,8 @@
         return
       }
       this.buildForm(value)
+      // refused by the server: back where the operator was
+      if (submitted === 'advanced') await this.showAdvanced()
     }
 
     buildForm (value) {

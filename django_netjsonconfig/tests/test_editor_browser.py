@@ -134,21 +134,22 @@ class TestNoFalseErrors(EditorTestCase):
 
     def test_a_server_error_does_not_turn_every_input_red(self):
         page = self.page
-        self._open(self.template_model, "add")
-        page.fill("#id_name", "bad-mtu")
-        self._fill_extra_fields(self.template_model)
+        self._open(self.config_model, "add")
+        page.fill("#id_name", "ap-undefined")
+        self._fill_extra_fields(self.config_model)
         page.click(".advanced-mode")
         page.locator(".djnjc-codeeditor .cm-content").click()
         page.keyboard.press("Control+a")
-        page.keyboard.insert_text(
-            '{"general": {"description": "lab"}, "interfaces": [{"name": "eth0", "type": "ethernet", "mtu": 12}]}'
-        )
+        # valid for the form, refused by the server (a variable without a value)
+        page.keyboard.insert_text('{"general": {"description": "{{ nowhere }}", "maintainer": "ops"}}')
+        page.click(".normal-mode")
+        expect(page.locator(".djnjc-codeeditor")).to_be_hidden()
         with page.expect_navigation():
             page.locator("input[name='_save']").last.click()
         expect(page.locator(".form-row.field-config.errors")).to_be_visible()
-        description = page.locator("[name='root[general][description]']")
-        expect(description).to_be_visible()
-        self.assertNotEqual(description.evaluate("e => getComputedStyle(e).borderTopColor"), RED)
+        maintainer = page.locator("[name='root[general][maintainer]']")
+        expect(maintainer).to_be_visible()
+        self.assertNotEqual(maintainer.evaluate("e => getComputedStyle(e).borderTopColor"), RED)
 
 
 class TestServerRejection(EditorTestCase):
@@ -173,3 +174,38 @@ class TestServerRejection(EditorTestCase):
         # a form page opened afterwards starts in form mode again
         self._open(self.template_model, "add")
         expect(page.locator(".djnjc-codeeditor")).to_be_hidden()
+
+
+class TestPreviewDialog(EditorTestCase):
+    def test_the_preview_is_a_modal_dialog(self):
+        page = self.page
+        self._open(self.config_model, "add")
+        page.fill("#id_name", "ap-dialog")
+        self._fill_extra_fields(self.config_model)
+        opener = page.locator("input.previewlink").first
+        opener.focus()
+        page.keyboard.press("Enter")
+        dialog = page.get_by_role("dialog", name="Preview")
+        expect(dialog).to_be_visible()
+        expect(dialog.locator(".djnjc-files")).to_be_visible()
+        self.assertEqual(dialog.evaluate("e => e.matches(':modal')"), True)
+        expect(dialog.locator("a.close")).to_be_focused()
+        # the focus stays in the dialog
+        for _ in range(6):
+            page.keyboard.press("Tab")
+            self.assertTrue(
+                page.evaluate("() => document.querySelector('.djnjc-overlay').contains(document.activeElement)")
+            )
+        page.keyboard.press("Shift+Tab")
+        self.assertTrue(
+            page.evaluate("() => document.querySelector('.djnjc-overlay').contains(document.activeElement)")
+        )
+        page.keyboard.press("Escape")
+        expect(dialog).to_be_hidden()
+        expect(opener).to_be_focused()
+        # the close link returns the focus too
+        opener.click()
+        expect(dialog).to_be_visible()
+        dialog.locator("a.close").click()
+        expect(dialog).to_be_hidden()
+        expect(opener).to_be_focused()

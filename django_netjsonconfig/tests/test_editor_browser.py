@@ -5,6 +5,8 @@ admin's layout, errors the operator can see. Any JavaScript error, failed
 request or HTTP error fails the test.
 """
 
+import re
+
 from playwright.sync_api import expect
 
 from django_netjsonconfig.tests import TestMixin, test_browser
@@ -209,3 +211,38 @@ class TestPreviewDialog(EditorTestCase):
         dialog.locator("a.close").click()
         expect(dialog).to_be_hidden()
         expect(opener).to_be_focused()
+
+
+#: the fields of the form editor without an accessible name (label, aria-label, title)
+UNNAMED = """holder => [...holder.querySelectorAll('input, select, textarea')]
+    .filter(control => control.type !== 'hidden')
+    .filter(control => !(control.getAttribute('aria-label') || control.getAttribute('aria-labelledby') || control.title
+        || control.closest('label')
+        || (control.id && document.getElementById(control.id) === control
+            && document.querySelector(`label[for="${CSS.escape(control.id)}"]`))))
+    .map(control => control.name || control.id || control.outerHTML.slice(0, 80))"""
+
+
+class TestAccessibleNames(EditorTestCase):
+    def test_every_field_of_a_wireless_template_has_a_name(self):
+        template = self._create_template(
+            name="wifi",
+            config={
+                "interfaces": [
+                    {
+                        "name": "wlan0",
+                        "type": "wireless",
+                        "wireless": {"mode": "access_point", "radio": "radio0", "ssid": "lab"},
+                    }
+                ]
+            },
+        )
+        self._open(self.template_model, "change", template.pk)
+        holder = self.page.locator("#id_config_jsoneditor")
+        self.assertEqual(holder.evaluate(UNNAMED), [])
+        duplicates = self.page.evaluate(
+            "() => { const seen = {}; document.querySelectorAll('#id_config_jsoneditor [id]')"
+            ".forEach(e => { seen[e.id] = (seen[e.id] || 0) + 1 }); return Object.keys(seen).filter(id => seen[id] > 1) }"
+        )
+        self.assertEqual(duplicates, [])
+        expect(self.page.get_by_role("textbox", name=re.compile(r"^ssid$", re.I))).to_have_value("lab")

@@ -179,6 +179,55 @@
     return node ? [node.from, node.to] : [0, 0]
   }
 
+  /** an element's accessible name as far as labels go (what a screen reader announces) */
+  function labelled (control) {
+    if (control.getAttribute('aria-label') || control.getAttribute('aria-labelledby') || control.title) return true
+    if (control.closest('label')) return true
+    return Boolean(control.id && document.getElementById(control.id) === control && document.querySelector(`label[for="${CSS.escape(control.id)}"]`))
+  }
+
+  /**
+   * Gives every field of the form editor an accessible name: json-editor builds the
+   * fields of each alternative of a "oneOf" with the same ids, so that a label names
+   * only the first of them; the others get ids of their own (their label follows),
+   * and a field without a label is named after its property.
+   */
+  function nameFields (holder) {
+    const counts = new Map()
+    // other elements with a repeated id (descriptions): their own id, and the field they describe follows
+    holder.querySelectorAll('[id]:not(input, select, textarea)').forEach((element) => {
+      const id = element.id
+      if (document.getElementById(id) === element) return
+      const count = (counts.get(id) || 1) + 1
+      counts.set(id, count)
+      element.id = `${id}-${count}`
+      const group = element.closest('.form-control') || element.parentElement
+      group.querySelectorAll('[aria-describedby]').forEach((described) => {
+        described.setAttribute('aria-describedby', described.getAttribute('aria-describedby').replace(id, element.id))
+      })
+    })
+    holder.querySelectorAll('input, select, textarea').forEach((control) => {
+      if (control.type === 'hidden') return
+      const id = control.id
+      if (id && document.getElementById(id) !== control) {
+        const group = control.closest('.form-control') || control.parentElement
+        const label = group && [...group.querySelectorAll('label')].find((element) => element.htmlFor === id)
+        const count = (counts.get(id) || 1) + 1
+        counts.set(id, count)
+        control.id = `${id}-${count}`
+        if (label) label.htmlFor = control.id
+      }
+      if (labelled(control)) return
+      const field = control.closest('[data-schemapath]')
+      const title = field && field.querySelector(':scope > .je-header, :scope > label, :scope > span > .je-header, :scope > h3, :scope > h4')
+      let name = title && title.textContent.trim()
+      if (control.classList.contains('property-selector-input')) name = gettext('Property name')
+      else if (control.tagName === 'SELECT' && control.id && control.id.endsWith('switcher')) name = `${name || ''} ${gettext('type')}`.trim()
+      if (!name && field) name = field.dataset.schemapath.split('.').pop()
+      if (name) control.setAttribute('aria-label', name)
+    })
+  }
+
   class ConfigEditor {
     constructor (textarea) {
       this.textarea = textarea
@@ -338,11 +387,13 @@
         const menu = this.formEditor.root && this.formEditor.root.addproperty_button
         if (menu) menu.textContent = gettext('Configuration Menu')
         this.markPlaceholders()
+        nameFields(this.holder)
         this.holder.dataset.ready = 'true'
       })
       this.formEditor.on('change', () => {
         if (this.baseline === undefined) return
         this.markPlaceholders()
+        nameFields(this.holder)
         this.sync()
       })
     }

@@ -246,3 +246,38 @@ class TestAccessibleNames(EditorTestCase):
         )
         self.assertEqual(duplicates, [])
         expect(self.page.get_by_role("textbox", name=re.compile(r"^ssid$", re.I))).to_have_value("lab")
+
+
+class TestNoDefaultsWritten(EditorTestCase):
+    def test_opening_general_writes_no_timezone(self):
+        page = self.page
+        template = self._create_template(name="rome", config={"general": {"timezone": "Europe/Rome"}})
+        self._open(self.config_model, "add")
+        page.fill("#id_name", "ap-rome")
+        self._fill_extra_fields(self.config_model)
+        page.check(f".sortedm2m-items input[value='{template.pk}']")
+        page.get_by_role("button", name="Configuration Menu").click()
+        page.check("#root-general")
+        page.check("#root-interfaces")
+        page.get_by_role("button", name="Configuration Menu").click()
+        page.click("text=Add Interface")
+        description = page.locator("[name='root[general][description]']")
+        description.fill("lobby")
+        description.blur()
+        page.wait_for_function("() => document.querySelector('#id_config').value.includes('lobby')")
+        value = self._config_value()
+        self.assertEqual(value["general"], {"description": "lobby"})
+        self.assertEqual(value["interfaces"], [{"type": "ethernet", "name": ""}])
+
+    def test_a_value_the_form_cannot_show_is_kept(self):
+        page = self.page
+        config = self._create_config(name="ap-mars", config={"general": {"description": "a"}})
+        self.config_model.objects.filter(pk=config.pk).update(
+            config={"general": {"description": "a", "timezone": "Mars/Olympus"}}
+        )
+        self._open(self.config_model, "change", config.pk)
+        description = page.locator("[name='root[general][description]']")
+        description.fill("b")
+        description.blur()
+        page.wait_for_function("() => document.querySelector('#id_config').value.includes('\"b\"')")
+        self.assertEqual(self._config_value(), {"general": {"description": "b", "timezone": "Mars/Olympus"}})

@@ -275,6 +275,12 @@
           if (field && this.touched) this.touched.add(field.dataset.schemapath)
         }, true)
       }
+      // deleting, moving or copying rows shifts them: their stored values no longer match by position
+      this.holder.addEventListener('click', (event) => {
+        const button = event.target.closest && event.target.closest('.json-editor-btntype-delete, .json-editor-btntype-move, .json-editor-btntype-copy, .json-editor-btntype-deleteall, .json-editor-btntype-deletelast')
+        const list = button && button.closest('[data-schematype="array"]')
+        if (list && this.restructured) this.restructured.add(list.dataset.schemapath)
+      }, true)
       this.wrapper.addEventListener('keydown', (event) => {
         if (event.key === 'Escape' && this.wrapper.classList.contains('djnjc-fullscreen')) this.toggleFullscreen()
         // Enter in a form editor input must not submit the page
@@ -356,6 +362,8 @@
       if (this.formEditor) this.formEditor.destroy()
       /** paths (data-schemapath) of the fields the operator edited */
       this.touched = new Set()
+      /** paths of the lists whose rows the operator deleted, moved or copied */
+      this.restructured = new Set()
       const empty = !value || (typeof value === 'object' && !Object.keys(value).length)
       this.formEditor = new libs.JSONEditor(this.holder, {
         schema: { ...this.schema, title: this.backendLabel() },
@@ -412,8 +420,40 @@
         previous = this.value()
       } catch (error) {}
       this.baseline = value
-      this.textarea.value = JSON.stringify(keepOrder(value, previous), null, 4)
+      this.textarea.value = JSON.stringify(keepOrder(this.chosen(value, previous, 'root'), previous), null, 4)
       this.textarea.dispatchEvent(new Event('change', { bubbles: true }))
+    }
+
+    /**
+     * What the operator chose of the form's ``value``: json-editor fills every field
+     * it shows with a default (a timezone "UTC" that would override a template's); a
+     * value is written only when the operator edited its field, it was already in the
+     * configuration (``previous``, kept as it was, even when the form cannot show it),
+     * or the schema requires it.
+     */
+    chosen (value, previous, path) {
+      if (Array.isArray(value)) {
+        if (this.restructured.has(path)) return value
+        const before = Array.isArray(previous) ? previous : []
+        return value.map((item, index) => this.chosen(item, before[index], `${path}.${index}`))
+      }
+      if (!value || typeof value !== 'object') return value
+      const before = previous && typeof previous === 'object' && !Array.isArray(previous) ? previous : {}
+      const result = {}
+      Object.entries(value).forEach(([key, item]) => {
+        const child = `${path}.${key}`
+        const editor = this.formEditor.getEditor(child)
+        const required = editor && editor.isRequired()
+        if (this.touched.has(child) || required) {
+          result[key] = this.chosen(item, before[key], child)
+        } else if (key in before) {
+          result[key] = item && typeof item === 'object' ? this.chosen(item, before[key], child) : before[key]
+        } else if (item && typeof item === 'object') {
+          const inner = this.chosen(item, undefined, child)
+          if (Array.isArray(inner) ? inner.length : Object.keys(inner).length) result[key] = inner
+        }
+      })
+      return result
     }
 
     /** a visible note next to typed fields holding a variable */

@@ -59,6 +59,9 @@ class DjangoNetjsonconfigApp(AppConfig):
     def ready(self):
         from . import checks  # noqa: F401  (registers the system checks)
         from .extending import model_errors
+        from .log_filters import attach_to_access_loggers
+
+        attach_to_access_loggers()
 
         self.__setmodels__()
         self.check_settings()

@@ -3,8 +3,8 @@ Fleet-wide views of the configs: when each device was last seen, whether it
 has the configuration currently served ("sync state") and which
 certificates are about to expire.
 
-Sync states, computed in SQL from the device-owned checksums of SPEC
-decision 18 and the stored rendering:
+Sync states, computed in SQL from the device-owned checksums
+(``downloaded_checksum``, ``applied_checksum``) and the stored rendering:
 
 ``never``
     the device never made a request (no "last seen" time) and never

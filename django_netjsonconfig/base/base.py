@@ -236,7 +236,7 @@ class BaseConfig(models.Model):
         """
         Whether every schema error of a template is on a value holding a
         variable it has no default value for: the template editor has no
-        device, so such a value is accepted (SPEC decision 15); each config
+        device, so such a value is accepted; each config
         using the template is validated with its own values.
         """
         placeholders = unresolved_paths(backend.config)

@@ -185,7 +185,7 @@ class AbstractTemplate(BaseConfig):
         """
         Variables of the template alone (its preview and validation): its
         default values. A variable without a value stays a placeholder,
-        accepted whatever its field (SPEC decision 15); each configuration
+        accepted whatever its field; each configuration
         using the template is validated with its own values.
         """
         return dict(self.default_values or {})

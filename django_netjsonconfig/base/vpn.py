@@ -23,6 +23,7 @@ from django_netjsonconfig.base.config import get_random_key
 from django_netjsonconfig.dh import default_dh_parameters, generate_dh_parameters, is_dh_pem
 from django_netjsonconfig.netjson import json_roundtrip
 from django_netjsonconfig.validators import key_validator
+from django_netjsonconfig.variables import undefined_message, used_variables
 
 #: extensions of automatically created server certificates. 0.5.6 used
 #: nsCertType=server, but django-x509 1.4 encodes that bit in the padding of
@@ -40,6 +41,9 @@ CLIENT_CERT_EXTENSIONS = [
 #: subject fields copied from the CA to the certificates created here
 CERT_SUBJECT_FIELDS = ("key_length", "country_code", "state", "city", "organization_name", "email")
 COMMON_NAME_MAX_LENGTH = 64
+
+#: the variables of a VPN server's own files, always defined
+SERVER_VARIABLES = ("ca", "cert", "key", "dh", "crl")
 
 
 def _copy_subject(ca):
@@ -303,7 +307,7 @@ class AbstractVpn(BaseConfig):
         if not self.config:
             errors["config"] = [_("This field is required.")]
         else:
-            for check in (self._clean_instances, super().clean):
+            for check in (self._clean_instances, self._clean_variables, super().clean):
                 try:
                     check()
                 except ValidationError as error:
@@ -348,6 +352,13 @@ class AbstractVpn(BaseConfig):
                 }
             )
 
+    def _clean_variables(self):
+        """Refuses variables that are defined nowhere, as for devices (they would be served literally)."""
+        defined = set(app_settings.CONTEXT) | set(SERVER_VARIABLES)
+        undefined = sorted(used_variables(self.config) - defined)
+        if undefined:
+            raise ValidationError({"config": [undefined_message(name) for name in undefined]})
+
     def get_config(self):
         """
         A copy of the server's NetJSON with the backend's default files merged
@@ -379,8 +390,12 @@ class AbstractVpn(BaseConfig):
         return config
 
     def get_context(self):
-        """Variables of the server's own files: ca, cert, key, dh and crl."""
-        context = {}
+        """
+        ``NETJSONCONFIG_CONTEXT``, then the variables of the server's own
+        files (``ca``, ``cert``, ``key``, ``dh`` and ``crl``), which win: a
+        global variable of the same name never replaces the server's key.
+        """
+        context = dict(app_settings.CONTEXT)
         if self.ca_id:
             context["ca"] = self.ca.certificate
             context["crl"] = self.get_crl()

@@ -273,7 +273,7 @@ class TestConfigContext(TestMixin, TestCase):
         self.assertEqual(contents, f"test at lab ({self.TEST_MAC_ADDRESS})")
 
     def test_undefined_variables_are_refused(self):
-        # never a literal {{ unknown }} on a device (SPEC decision 14)
+        # never a literal {{ unknown }} on a device
         with self.assertRaises(ValidationError) as context:
             self._create_config(config=_info_file("{{ unknown }}"))
         self.assertEqual(context.exception.message_dict, {"config": ["variable `unknown` is not defined"]})

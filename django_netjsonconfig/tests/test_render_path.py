@@ -1,6 +1,6 @@
 """
 The poll path renders without validating again what was validated when it
-was saved (SPEC decision 20), and no stored configuration escapes
+was saved, and no stored configuration escapes
 validation: every way of storing configuration either validates it and
 records so at the row's ``render_version``, or leaves the row unmarked, in
 which case the device's next poll validates before serving anything.

@@ -321,7 +321,7 @@ class TestOpenVpnServerBackend(TestCase):
         self.assertEqual(self.schema["definitions"]["server"]["properties"]["dh"]["default"], "dh.pem")
 
     def test_the_editor_does_not_write_the_default_files(self):
-        # they are merged when rendering (SPEC decision 23)
+        # they are merged when rendering
         self.assertNotIn("default", self.schema["properties"]["files"])
         self.assertEqual(
             ServerOpenVpn.default_files,

@@ -580,3 +580,45 @@ class TestVpnAdmin(AdminTestMixin, VpnSyncMixin, TestCase):
         response = self._post(vpn, include_crl=None)
         self.assertEqual(response.status_code, 302)
         self.assertNotIn("crl.pem", _members(self._download(vpn).content))
+
+
+class TestServerVariables(AdminTestMixin, VpnSyncMixin, TestCase):
+    """A VPN server's configuration is checked for undefined variables like a device's."""
+
+    _change_data, _post = TestVpnAdmin._change_data, TestVpnAdmin._post
+
+    def _config_with(self, value):
+        vpn = self._create_vpn()
+        config = json.loads(json.dumps(vpn.config))
+        config["openvpn"][0]["push"] = [value]
+        return vpn, config
+
+    def test_undefined_variable_is_refused_on_config_in_the_admin(self):
+        vpn, config = self._config_with("dhcp-option DOMAIN {{ foo }}")
+        before = self._download(vpn).content
+        response = self._post(vpn, config=json.dumps(config))
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(response.context["adminform"].form.errors["config"], ["variable `foo` is not defined"])
+        self.assertEqual(self._download(vpn).content, before)
+
+    def test_undefined_variable_is_refused_by_full_clean(self):
+        vpn, config = self._config_with("dhcp-option DOMAIN {{ foo }}")
+        vpn.config = config
+        with self.assertRaises(ValidationError) as raised:
+            vpn.full_clean()
+        self.assertEqual(raised.exception.message_dict, {"config": ["variable `foo` is not defined"]})
+
+    def test_netjsonconfig_context_defines_server_variables(self):
+        with override_settings(NETJSONCONFIG_CONTEXT={"foo": "lab.example.com"}):
+            vpn, config = self._config_with("dhcp-option DOMAIN {{ foo }}")
+            response = self._post(vpn, config=json.dumps(config))
+            self.assertEqual(response.status_code, 302)
+            conf = _members(self._download(vpn).content)["example-vpn.conf"][1]
+        self.assertIn("push dhcp-option DOMAIN lab.example.com", conf.replace('"', ""))
+
+    def test_a_global_variable_never_replaces_the_servers_own_files(self):
+        vpn = self._create_vpn()
+        with override_settings(NETJSONCONFIG_CONTEXT={"key": "global-value", "ca": "global-value"}):
+            files = _members(self._reload(vpn).generate().getvalue())
+        self.assertEqual(files["key.pem"][1].strip(), vpn.cert.private_key.strip())
+        self.assertEqual(files["ca.pem"][1].strip(), vpn.ca.certificate.strip())

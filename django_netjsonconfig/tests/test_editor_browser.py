@@ -7,8 +7,10 @@ request or HTTP error fails the test.
 
 import re
 
+from django.urls import reverse
 from playwright.sync_api import expect
 
+from django_netjsonconfig.preview import archive_files
 from django_netjsonconfig.tests import TestMixin, test_browser
 from django_netjsonconfig.tests.test_browser import ChromiumLiveServerTestCase
 
@@ -37,6 +39,7 @@ class EditorTestCase(TestMixin, ChromiumLiveServerTestCase):
     _open = test_browser.TestEditorInBrowser._open
     _fill_extra_fields = test_browser.TestEditorInBrowser._fill_extra_fields
     _config_value = test_browser.TestEditorInBrowser._config_value
+    _submit = test_browser.TestEditorInBrowser._submit
 
 
 class TestConfigurationMenu(EditorTestCase):
@@ -268,6 +271,28 @@ class TestNoDefaultsWritten(EditorTestCase):
         value = self._config_value()
         self.assertEqual(value["general"], {"description": "lobby"})
         self.assertEqual(value["interfaces"], [{"type": "ethernet", "name": ""}])
+
+    def test_saving_after_opening_general_keeps_the_template_timezone(self):
+        page = self.page
+        template = self._create_template(name="rome", config={"general": {"timezone": "Europe/Rome"}})
+        config = self._create_config(name="ap-rome", config={"interfaces": []}, templates=[template])
+        self._open(self.config_model, "change", config.pk)
+        page.get_by_role("button", name="Configuration Menu").click()
+        page.check("#root-general")
+        page.get_by_role("button", name="Configuration Menu").click()
+        expect(page.locator("[data-schemapath='root.general']")).to_be_visible()
+        page.locator("[data-schemapath='root.general'] input, [data-schemapath='root.general'] select").first.focus()
+        self.assertNotIn("timezone", self._config_value().get("general", {}))
+        self._submit()
+        config.refresh_from_db()
+        self.assertNotIn("timezone", config.config.get("general", {}))
+        response = page.request.get(
+            f"{self.live_server_url}{reverse('controller:download_config', args=[config.pk.hex])}?key={config.key}"
+        )
+        self.assertEqual(response.status, 200)
+        system = {file.path: file.contents for file in archive_files(response.body())}["/etc/config/system"]
+        self.assertIn("option zonename 'Europe/Rome'", system)
+        self.assertNotIn("'UTC'", system)
 
     def test_a_value_the_form_cannot_show_is_kept(self):
         page = self.page

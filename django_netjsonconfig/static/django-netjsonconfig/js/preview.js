@@ -30,19 +30,32 @@
     return document.querySelector('.djnjc-overlay')
   }
 
+  /** the element that opened the preview: focused again when it closes */
+  let opener = null
+
+  // the overlay is a modal <dialog>: the browser keeps the focus in it, Escape closes it
   function show (content) {
     const box = overlay()
     const inner = box.querySelector('.inner')
     inner.replaceChildren(...content)
-    box.hidden = false
+    if (!box.open) {
+      box.showModal()
+      box.addEventListener('close', restore, { once: true })
+    }
     document.body.classList.add('djnjc-noscroll')
     const close = inner.querySelector('.close')
     if (close) close.focus()
   }
 
-  function hide () {
-    overlay().hidden = true
+  function restore () {
     document.body.classList.remove('djnjc-noscroll')
+    if (opener && opener.isConnected) opener.focus()
+    opener = null
+  }
+
+  function hide () {
+    const box = overlay()
+    if (box.open) box.close()
   }
 
   function closeLink () {
@@ -55,6 +68,7 @@
 
   async function preview (button) {
     const form = button.form || document.querySelector('#content-main form')
+    if (!overlay().open) opener = document.activeElement && document.activeElement !== document.body ? document.activeElement : button
     if (document.activeElement) document.activeElement.blur()
     document.dispatchEvent(new Event('djnjc:sync'))
     const data = collect(form)
@@ -104,7 +118,23 @@
   document.addEventListener('keydown', (event) => {
     const box = overlay()
     if (!box) return
-    if (event.key === 'Escape' && !event.ctrlKey && !box.hidden) {
+    if (event.key === 'Tab' && box.open) {
+      // a modal dialog lets Tab leave the page at its last element: wrap around instead
+      const focusable = [...box.querySelectorAll('a[href], button, input, select, textarea, [tabindex]:not([tabindex="-1"])')]
+        .filter((element) => !element.disabled && element.getClientRects().length)
+      if (!focusable.length) return
+      const first = focusable[0]
+      const last = focusable[focusable.length - 1]
+      const inside = box.contains(document.activeElement)
+      if (event.shiftKey && (!inside || document.activeElement === first)) {
+        event.preventDefault()
+        last.focus()
+      } else if (!event.shiftKey && (!inside || document.activeElement === last)) {
+        event.preventDefault()
+        first.focus()
+      }
+    } else if (event.key === 'Escape' && box.open) {
+      event.preventDefault()
       hide()
     } else if (event.altKey && event.code === 'KeyP') {
       const button = document.querySelector('.previewlink')

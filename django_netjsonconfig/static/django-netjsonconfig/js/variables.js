@@ -83,7 +83,13 @@
       type: 'object',
       title: gettext('variable'),
       properties: {
-        name: { type: 'string', title: gettext('name'), pattern: '^[A-Za-z_][A-Za-z0-9_]*$' },
+        // a row without a name is left out, not an error
+        name: {
+          type: 'string',
+          title: gettext('name'),
+          pattern: '^([A-Za-z_][A-Za-z0-9_]*)?$',
+          options: { patternmessage: gettext('Use letters, digits and underscores, not starting with a digit.') }
+        },
         value: { type: 'string', title: gettext('value') }
       }
     }
@@ -126,7 +132,7 @@
       disable_array_delete_last_row: true,
       disable_array_delete_all_rows: true,
       prompt_before_delete: false,
-      show_errors: 'change'
+      show_errors: 'interaction'
     })
     editor.on('ready', () => {
       holder.dataset.ready = 'true'

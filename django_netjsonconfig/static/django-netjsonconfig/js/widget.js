@@ -179,6 +179,55 @@
     return node ? [node.from, node.to] : [0, 0]
   }
 
+  /** an element's accessible name as far as labels go (what a screen reader announces) */
+  function labelled (control) {
+    if (control.getAttribute('aria-label') || control.getAttribute('aria-labelledby') || control.title) return true
+    if (control.closest('label')) return true
+    return Boolean(control.id && document.getElementById(control.id) === control && document.querySelector(`label[for="${CSS.escape(control.id)}"]`))
+  }
+
+  /**
+   * Gives every field of the form editor an accessible name: json-editor builds the
+   * fields of each alternative of a "oneOf" with the same ids, so that a label names
+   * only the first of them; the others get ids of their own (their label follows),
+   * and a field without a label is named after its property.
+   */
+  function nameFields (holder) {
+    const counts = new Map()
+    // other elements with a repeated id (descriptions): their own id, and the field they describe follows
+    holder.querySelectorAll('[id]:not(input, select, textarea)').forEach((element) => {
+      const id = element.id
+      if (document.getElementById(id) === element) return
+      const count = (counts.get(id) || 1) + 1
+      counts.set(id, count)
+      element.id = `${id}-${count}`
+      const group = element.closest('.form-control') || element.parentElement
+      group.querySelectorAll('[aria-describedby]').forEach((described) => {
+        described.setAttribute('aria-describedby', described.getAttribute('aria-describedby').replace(id, element.id))
+      })
+    })
+    holder.querySelectorAll('input, select, textarea').forEach((control) => {
+      if (control.type === 'hidden') return
+      const id = control.id
+      if (id && document.getElementById(id) !== control) {
+        const group = control.closest('.form-control') || control.parentElement
+        const label = group && [...group.querySelectorAll('label')].find((element) => element.htmlFor === id)
+        const count = (counts.get(id) || 1) + 1
+        counts.set(id, count)
+        control.id = `${id}-${count}`
+        if (label) label.htmlFor = control.id
+      }
+      if (labelled(control)) return
+      const field = control.closest('[data-schemapath]')
+      const title = field && field.querySelector(':scope > .je-header, :scope > label, :scope > span > .je-header, :scope > h3, :scope > h4')
+      let name = title && title.textContent.trim()
+      if (control.classList.contains('property-selector-input')) name = gettext('Property name')
+      else if (control.tagName === 'SELECT' && control.id && control.id.endsWith('switcher')) name = `${name || ''} ${gettext('type')}`.trim()
+      if (!name && field) name = field.dataset.schemapath.split('.').pop()
+      if (name) control.setAttribute('aria-label', name)
+    })
+  }
+
   class ConfigEditor {
     constructor (textarea) {
       this.textarea = textarea
@@ -187,6 +236,7 @@
       this.row = textarea.closest('.form-row') || textarea.parentElement
       this.toolbar = this.row.querySelector('.djnjc-editor-toolbar')
       this.message = this.row.querySelector('.djnjc-editor-message')
+      this.message.tabIndex = -1
       this.mode = 'form'
       this.formEditor = null
       this.schema = {}
@@ -219,6 +269,18 @@
       this.button('advanced-mode').addEventListener('click', () => this.showAdvanced().catch((error) => this.showMessage(error.message)))
       this.button('normal-mode').addEventListener('click', () => this.showForm())
       this.button('fullscreen-mode').addEventListener('click', () => this.toggleFullscreen())
+      for (const type of ['input', 'change']) {
+        this.holder.addEventListener(type, (event) => {
+          const field = event.target.closest && event.target.closest('[data-schemapath]')
+          if (field && this.touched) this.touched.add(field.dataset.schemapath)
+        }, true)
+      }
+      // deleting, moving or copying rows shifts them: their stored values no longer match by position
+      this.holder.addEventListener('click', (event) => {
+        const button = event.target.closest && event.target.closest('.json-editor-btntype-delete, .json-editor-btntype-move, .json-editor-btntype-copy, .json-editor-btntype-deleteall, .json-editor-btntype-deletelast')
+        const list = button && button.closest('[data-schematype="array"]')
+        if (list && this.restructured) this.restructured.add(list.dataset.schemapath)
+      }, true)
       this.wrapper.addEventListener('keydown', (event) => {
         if (event.key === 'Escape' && this.wrapper.classList.contains('djnjc-fullscreen')) this.toggleFullscreen()
         // Enter in a form editor input must not submit the page
@@ -236,7 +298,14 @@
         if (this.mode === 'advanced' && !this.checkJson()) {
           event.preventDefault()
           event.stopImmediatePropagation()
+          // the Save button may be far above (the top submit row): bring the reason to the operator
+          this.message.scrollIntoView({ block: 'center' })
+          this.message.focus()
+          return
         }
+        try {
+          window.sessionStorage.setItem(this.modeKey(), this.mode)
+        } catch (error) {} // storage disabled: the page comes back in form mode
       })
     }
 
@@ -255,7 +324,24 @@
       this.message.hidden = !text
     }
 
+    /** where the mode of a submitted form waits for the answer (the same page when the server refuses it) */
+    modeKey () {
+      return `djnjc-editor-mode:${window.location.pathname}:${this.textarea.name}`
+    }
+
+    /** the mode the operator submitted the form in, when the server sent it back refused */
+    submittedMode () {
+      try {
+        const mode = window.sessionStorage.getItem(this.modeKey())
+        window.sessionStorage.removeItem(this.modeKey())
+        return document.querySelector('.errornote') ? mode : null
+      } catch (error) {
+        return null
+      }
+    }
+
     async rebuild () {
+      const submitted = this.submittedMode()
       const backend = this.backendSelect ? this.backendSelect.value : ''
       this.schema = backend ? (await loadSchemas(this.textarea.dataset.schemaUrl))[backend] || {} : {}
       let value
@@ -268,10 +354,16 @@
         return
       }
       this.buildForm(value)
+      // refused by the server: back where the operator was
+      if (submitted === 'advanced') await this.showAdvanced()
     }
 
     buildForm (value) {
       if (this.formEditor) this.formEditor.destroy()
+      /** paths (data-schemapath) of the fields the operator edited */
+      this.touched = new Set()
+      /** paths of the lists whose rows the operator deleted, moved or copied */
+      this.restructured = new Set()
       const empty = !value || (typeof value === 'object' && !Object.keys(value).length)
       this.formEditor = new libs.JSONEditor(this.holder, {
         schema: { ...this.schema, title: this.backendLabel() },
@@ -282,7 +374,9 @@
         disable_properties: false,
         prompt_before_delete: false,
         keep_oneof_values: false,
-        show_errors: 'change'
+        // errors of the fields the operator edited, not of what is still to fill in
+        // (a new interface, an untouched VPN server)
+        show_errors: 'interaction'
       })
       this.formEditor.on('ready', () => {
         this.baseline = this.formEditor.getValue()
@@ -291,14 +385,23 @@
           // what the form shows is what gets saved, and it is not an unsaved change
           this.textarea.value = this.textarea.defaultValue = JSON.stringify(this.baseline, null, 4)
         }
+        // json-editor shows every error of a field it just created (a new interface's
+        // empty name, "0 of the schemas"): only the fields the operator edited are
+        // marked, with the errors of each alternative's fields rather than "one of the schemas"
+        const root = this.formEditor.root
+        const show = root.showValidationErrors.bind(root)
+        root.showValidationErrors = (errors) =>
+          show(errors.filter((error) => error.property !== 'oneOf' && this.touched.has(error.path.replace(/\.oneOf\[\d+\]/g, ''))))
         const menu = this.formEditor.root && this.formEditor.root.addproperty_button
         if (menu) menu.textContent = gettext('Configuration Menu')
         this.markPlaceholders()
+        nameFields(this.holder)
         this.holder.dataset.ready = 'true'
       })
       this.formEditor.on('change', () => {
         if (this.baseline === undefined) return
         this.markPlaceholders()
+        nameFields(this.holder)
         this.sync()
       })
     }
@@ -317,8 +420,40 @@
         previous = this.value()
       } catch (error) {}
       this.baseline = value
-      this.textarea.value = JSON.stringify(keepOrder(value, previous), null, 4)
+      this.textarea.value = JSON.stringify(keepOrder(this.chosen(value, previous, 'root'), previous), null, 4)
       this.textarea.dispatchEvent(new Event('change', { bubbles: true }))
+    }
+
+    /**
+     * What the operator chose of the form's ``value``: json-editor fills every field
+     * it shows with a default (a timezone "UTC" that would override a template's); a
+     * value is written only when the operator edited its field, it was already in the
+     * configuration (``previous``, kept as it was, even when the form cannot show it),
+     * or the schema requires it.
+     */
+    chosen (value, previous, path) {
+      if (Array.isArray(value)) {
+        if (this.restructured.has(path)) return value
+        const before = Array.isArray(previous) ? previous : []
+        return value.map((item, index) => this.chosen(item, before[index], `${path}.${index}`))
+      }
+      if (!value || typeof value !== 'object') return value
+      const before = previous && typeof previous === 'object' && !Array.isArray(previous) ? previous : {}
+      const result = {}
+      Object.entries(value).forEach(([key, item]) => {
+        const child = `${path}.${key}`
+        const editor = this.formEditor.getEditor(child)
+        const required = editor && editor.isRequired()
+        if (this.touched.has(child) || required) {
+          result[key] = this.chosen(item, before[key], child)
+        } else if (key in before) {
+          result[key] = item && typeof item === 'object' ? this.chosen(item, before[key], child) : before[key]
+        } else if (item && typeof item === 'object') {
+          const inner = this.chosen(item, undefined, child)
+          if (Array.isArray(inner) ? inner.length : Object.keys(inner).length) result[key] = inner
+        }
+      })
+      return result
     }
 
     /** a visible note next to typed fields holding a variable */

@@ -1,0 +1,308 @@
+"""
+The configuration editor's rough edges, in a real browser (Debian's headless
+Chromium driven by Playwright against a live server): menus not clipped by the
+admin's layout, errors the operator can see. Any JavaScript error, failed
+request or HTTP error fails the test.
+"""
+
+import re
+
+from django.urls import reverse
+from playwright.sync_api import expect
+
+from django_netjsonconfig.preview import archive_files
+from django_netjsonconfig.tests import TestMixin, test_browser
+from django_netjsonconfig.tests.test_browser import ChromiumLiveServerTestCase
+
+#: the rectangles of ``element`` and of each ancestor that clips its content (overflow other than visible)
+CLIPPING = """element => {
+    const box = element.getBoundingClientRect()
+    const clipped = []
+    for (let node = element.parentElement; node; node = node.parentElement) {
+        const style = getComputedStyle(node)
+        if (style.overflowX === 'visible' && style.overflowY === 'visible') continue
+        const rect = node.getBoundingClientRect()
+        if (node === document.documentElement || node === document.body) continue
+        if (box.top < rect.top - 1 || box.bottom > rect.bottom + 1 || box.left < rect.left - 1 || box.right > rect.right + 1) {
+            clipped.push(`${node.tagName}.${node.className}`)
+        }
+    }
+    return clipped
+}"""
+
+
+class EditorTestCase(TestMixin, ChromiumLiveServerTestCase):
+    """A logged-in superuser's page, with the helpers of the editor's scenarios."""
+
+    setUp = test_browser.TestEditorInBrowser.setUp
+    _admin_url = test_browser.TestEditorInBrowser._admin_url
+    _open = test_browser.TestEditorInBrowser._open
+    _fill_extra_fields = test_browser.TestEditorInBrowser._fill_extra_fields
+    _config_value = test_browser.TestEditorInBrowser._config_value
+    _submit = test_browser.TestEditorInBrowser._submit
+
+
+class TestConfigurationMenu(EditorTestCase):
+    def test_menu_of_an_empty_configuration_is_not_clipped(self):
+        page = self.page
+        self._open(self.config_model, "add")
+        self.assertEqual(self._config_value(), {})
+        page.get_by_role("button", name="Configuration Menu").click()
+        menu = page.locator("#id_config_jsoneditor .je-modal:has(.property-selector)").first
+        expect(menu).to_be_visible()
+        # nothing of the menu is cut off by an ancestor (Django's .form-row{overflow:hidden})
+        self.assertEqual(menu.evaluate(CLIPPING), [])
+        name_box = menu.locator(".property-selector-input")
+        expect(name_box).to_be_visible()
+        self.assertEqual(name_box.evaluate(CLIPPING), [])
+        # every section can be clicked where it is shown
+        boxes = menu.locator(".property-selector input[type=checkbox]")
+        self.assertGreater(boxes.count(), 10)
+        for box in boxes.all():
+            box.scroll_into_view_if_needed()
+            self.assertEqual(box.evaluate(CLIPPING)[1:], [], box.get_attribute("id"))
+        menu.get_by_label("NTP Settings").check()
+        expect(page.locator("[data-schemapath='root.ntp']")).to_be_visible()
+
+
+class TestMalformedJsonAndTopSave(EditorTestCase):
+    def test_the_reason_is_shown_where_the_operator_is(self):
+        page = self.page
+        self._open(self.template_model, "add")
+        page.fill("#id_name", "broken")
+        self._fill_extra_fields(self.template_model)
+        page.click(".advanced-mode")
+        page.locator(".djnjc-codeeditor .cm-content").click()
+        page.keyboard.press("Control+a")
+        page.keyboard.insert_text('{"general": {"timezone": "UTC",}}')
+        page.evaluate("window.scrollTo(0, 0)")
+        url = page.url
+        page.locator("input[name='_save']").first.click()
+        message = page.locator(".djnjc-editor-message")
+        expect(message).to_be_visible()
+        expect(message).to_contain_text("not valid")
+        expect(message).to_be_in_viewport()
+        expect(message).to_be_focused()
+        self.assertEqual(page.url, url)
+        self.assertFalse(self.template_model.objects.filter(name="broken").exists())
+
+
+#: Django's error colour (``--error-fg`` of the light theme)
+RED = "rgb(186, 33, 33)"
+
+
+class TestNoFalseErrors(EditorTestCase):
+    def _errors(self):
+        return [text for text in self.page.locator(".djnjc-jsoneditor .errmsg:visible").all_inner_texts() if text]
+
+    def test_a_new_interface_or_radio_shows_no_error_until_edited(self):
+        page = self.page
+        self._open(self.config_model, "add")
+        page.get_by_role("button", name="Configuration Menu").click()
+        page.check("#root-interfaces")
+        page.check("#root-radios")
+        page.get_by_role("button", name="Configuration Menu").click()
+        page.click("text=Add Interface")
+        page.click("text=Add Radio")
+        expect(page.locator("[data-schemapath='root.radios.0']").first).to_be_visible()
+        page.wait_for_function("() => document.querySelector('#id_config').value.includes('radios')")
+        self.assertEqual(self._errors(), [])
+        # an edited field still says what is wrong with it
+        mtu = page.locator("[name='root[interfaces][0][mtu]']")
+        mtu.fill("12")
+        mtu.blur()
+        expect(page.locator("[data-schemapath='root.interfaces.0.mtu'] .errmsg")).to_be_visible()
+        self.assertNotIn("schemas", " ".join(self._errors()))
+
+    def test_an_untouched_vpn_server_shows_no_error(self):
+        self._open(self.vpn_model, "add")
+        self.assertEqual(self._errors(), [])
+        vpn = self._create_vpn()
+        self._open(self.vpn_model, "change", vpn.pk)
+        self.assertEqual(self._errors(), [])
+
+    def test_an_empty_variable_row_is_no_error_and_a_bad_name_no_regex(self):
+        page = self.page
+        self._open(self.config_model, "add")
+        table = page.locator(".field-context .djnjc-variables-editor")
+        expect(table).to_have_attribute("data-ready", "true")
+        table.locator("button.json-editor-btn-add").first.click()
+        name = page.locator("[name='djnjc_context[0][name]']")
+        name.fill("")
+        name.blur()
+        self.assertEqual([t for t in table.locator(".errmsg:visible").all_inner_texts() if t], [])
+        name.fill("1st")
+        name.blur()
+        error = table.locator(".errmsg:visible").first
+        expect(error).to_contain_text("letters, digits and underscores")
+        self.assertNotIn("^", error.inner_text())
+
+    def test_a_server_error_does_not_turn_every_input_red(self):
+        page = self.page
+        self._open(self.config_model, "add")
+        page.fill("#id_name", "ap-undefined")
+        self._fill_extra_fields(self.config_model)
+        page.click(".advanced-mode")
+        page.locator(".djnjc-codeeditor .cm-content").click()
+        page.keyboard.press("Control+a")
+        # valid for the form, refused by the server (a variable without a value)
+        page.keyboard.insert_text('{"general": {"description": "{{ nowhere }}", "maintainer": "ops"}}')
+        page.click(".normal-mode")
+        expect(page.locator(".djnjc-codeeditor")).to_be_hidden()
+        with page.expect_navigation():
+            page.locator("input[name='_save']").last.click()
+        expect(page.locator(".form-row.field-config.errors")).to_be_visible()
+        maintainer = page.locator("[name='root[general][maintainer]']")
+        expect(maintainer).to_be_visible()
+        self.assertNotEqual(maintainer.evaluate("e => getComputedStyle(e).borderTopColor"), RED)
+
+
+class TestServerRejection(EditorTestCase):
+    def test_a_refused_form_comes_back_in_advanced_mode(self):
+        page = self.page
+        self._open(self.template_model, "add")
+        page.fill("#id_name", "bad-timezone")
+        self._fill_extra_fields(self.template_model)
+        page.click(".advanced-mode")
+        page.locator(".djnjc-codeeditor .cm-content").click()
+        page.keyboard.press("Control+a")
+        page.keyboard.insert_text('{"general": {"timezone": "Mars/Olympus"}}')
+        with page.expect_navigation():
+            page.locator("input[name='_save']").last.click()
+        expect(page.locator("p.errornote")).to_be_visible()
+        page.wait_for_selector("#id_config_jsoneditor[data-ready]", state="attached")
+        code = page.locator(".djnjc-codeeditor .cm-content")
+        expect(code).to_be_visible()
+        expect(code).to_contain_text("Mars/Olympus")
+        expect(page.locator("[name='root[general][timezone]']")).to_be_hidden()
+        self.assertEqual(self._config_value(), {"general": {"timezone": "Mars/Olympus"}})
+        # a form page opened afterwards starts in form mode again
+        self._open(self.template_model, "add")
+        expect(page.locator(".djnjc-codeeditor")).to_be_hidden()
+
+
+class TestPreviewDialog(EditorTestCase):
+    def test_the_preview_is_a_modal_dialog(self):
+        page = self.page
+        self._open(self.config_model, "add")
+        page.fill("#id_name", "ap-dialog")
+        self._fill_extra_fields(self.config_model)
+        opener = page.locator("input.previewlink").first
+        opener.focus()
+        page.keyboard.press("Enter")
+        dialog = page.get_by_role("dialog", name="Preview")
+        expect(dialog).to_be_visible()
+        expect(dialog.locator(".djnjc-files")).to_be_visible()
+        self.assertEqual(dialog.evaluate("e => e.matches(':modal')"), True)
+        expect(dialog.locator("a.close")).to_be_focused()
+        # the focus stays in the dialog
+        for _ in range(6):
+            page.keyboard.press("Tab")
+            self.assertTrue(
+                page.evaluate("() => document.querySelector('.djnjc-overlay').contains(document.activeElement)")
+            )
+        page.keyboard.press("Shift+Tab")
+        self.assertTrue(
+            page.evaluate("() => document.querySelector('.djnjc-overlay').contains(document.activeElement)")
+        )
+        page.keyboard.press("Escape")
+        expect(dialog).to_be_hidden()
+        expect(opener).to_be_focused()
+        # the close link returns the focus too
+        opener.click()
+        expect(dialog).to_be_visible()
+        dialog.locator("a.close").click()
+        expect(dialog).to_be_hidden()
+        expect(opener).to_be_focused()
+
+
+#: the fields of the form editor without an accessible name (label, aria-label, title)
+UNNAMED = """holder => [...holder.querySelectorAll('input, select, textarea')]
+    .filter(control => control.type !== 'hidden')
+    .filter(control => !(control.getAttribute('aria-label') || control.getAttribute('aria-labelledby') || control.title
+        || control.closest('label')
+        || (control.id && document.getElementById(control.id) === control
+            && document.querySelector(`label[for="${CSS.escape(control.id)}"]`))))
+    .map(control => control.name || control.id || control.outerHTML.slice(0, 80))"""
+
+
+class TestAccessibleNames(EditorTestCase):
+    def test_every_field_of_a_wireless_template_has_a_name(self):
+        template = self._create_template(
+            name="wifi",
+            config={
+                "interfaces": [
+                    {
+                        "name": "wlan0",
+                        "type": "wireless",
+                        "wireless": {"mode": "access_point", "radio": "radio0", "ssid": "lab"},
+                    }
+                ]
+            },
+        )
+        self._open(self.template_model, "change", template.pk)
+        holder = self.page.locator("#id_config_jsoneditor")
+        self.assertEqual(holder.evaluate(UNNAMED), [])
+        duplicates = self.page.evaluate(
+            "() => { const seen = {}; document.querySelectorAll('#id_config_jsoneditor [id]')"
+            ".forEach(e => { seen[e.id] = (seen[e.id] || 0) + 1 }); return Object.keys(seen).filter(id => seen[id] > 1) }"
+        )
+        self.assertEqual(duplicates, [])
+        expect(self.page.get_by_role("textbox", name=re.compile(r"^ssid$", re.I))).to_have_value("lab")
+
+
+class TestNoDefaultsWritten(EditorTestCase):
+    def test_opening_general_writes_no_timezone(self):
+        page = self.page
+        template = self._create_template(name="rome", config={"general": {"timezone": "Europe/Rome"}})
+        self._open(self.config_model, "add")
+        page.fill("#id_name", "ap-rome")
+        self._fill_extra_fields(self.config_model)
+        page.check(f".sortedm2m-items input[value='{template.pk}']")
+        page.get_by_role("button", name="Configuration Menu").click()
+        page.check("#root-general")
+        page.check("#root-interfaces")
+        page.get_by_role("button", name="Configuration Menu").click()
+        page.click("text=Add Interface")
+        description = page.locator("[name='root[general][description]']")
+        description.fill("lobby")
+        description.blur()
+        page.wait_for_function("() => document.querySelector('#id_config').value.includes('lobby')")
+        value = self._config_value()
+        self.assertEqual(value["general"], {"description": "lobby"})
+        self.assertEqual(value["interfaces"], [{"type": "ethernet", "name": ""}])
+
+    def test_saving_after_opening_general_keeps_the_template_timezone(self):
+        page = self.page
+        template = self._create_template(name="rome", config={"general": {"timezone": "Europe/Rome"}})
+        config = self._create_config(name="ap-rome", config={"interfaces": []}, templates=[template])
+        self._open(self.config_model, "change", config.pk)
+        page.get_by_role("button", name="Configuration Menu").click()
+        page.check("#root-general")
+        page.get_by_role("button", name="Configuration Menu").click()
+        expect(page.locator("[data-schemapath='root.general']")).to_be_visible()
+        page.locator("[data-schemapath='root.general'] input, [data-schemapath='root.general'] select").first.focus()
+        self.assertNotIn("timezone", self._config_value().get("general", {}))
+        self._submit()
+        config.refresh_from_db()
+        self.assertNotIn("timezone", config.config.get("general", {}))
+        response = page.request.get(
+            f"{self.live_server_url}{reverse('controller:download_config', args=[config.pk.hex])}?key={config.key}"
+        )
+        self.assertEqual(response.status, 200)
+        system = {file.path: file.contents for file in archive_files(response.body())}["/etc/config/system"]
+        self.assertIn("option zonename 'Europe/Rome'", system)
+        self.assertNotIn("'UTC'", system)
+
+    def test_a_value_the_form_cannot_show_is_kept(self):
+        page = self.page
+        config = self._create_config(name="ap-mars", config={"general": {"description": "a"}})
+        self.config_model.objects.filter(pk=config.pk).update(
+            config={"general": {"description": "a", "timezone": "Mars/Olympus"}}
+        )
+        self._open(self.config_model, "change", config.pk)
+        description = page.locator("[name='root[general][description]']")
+        description.fill("b")
+        description.blur()
+        page.wait_for_function("() => document.querySelector('#id_config').value.includes('\"b\"')")
+        self.assertEqual(self._config_value(), {"general": {"description": "b", "timezone": "Mars/Olympus"}})

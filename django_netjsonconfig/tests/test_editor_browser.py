@@ -75,11 +75,20 @@ class TestMalformedJsonAndTopSave(EditorTestCase):
         page.locator(".djnjc-codeeditor .cm-content").click()
         page.keyboard.press("Control+a")
         page.keyboard.insert_text('{"general": {"timezone": "UTC",}}')
+        # a short window: the JSON field is well below the top submit row
+        page.set_viewport_size({"width": 1366, "height": 400})
         page.evaluate("window.scrollTo(0, 0)")
         url = page.url
-        page.locator("input[name='_save']").first.click()
+        top_save = page.locator("input[name='_save']").first
+        expect(top_save).to_be_in_viewport()
+        expect(page.locator(".djnjc-codeeditor")).not_to_be_in_viewport()
+        top_save.click()
         message = page.locator(".djnjc-editor-message")
         expect(message).to_be_visible()
+        # next to the JSON field: in the configuration field's own row
+        self.assertTrue(
+            message.evaluate("m => m.closest('.form-row').contains(document.querySelector('.djnjc-codeeditor'))")
+        )
         expect(message).to_contain_text("not valid")
         expect(message).to_be_in_viewport()
         expect(message).to_be_focused()

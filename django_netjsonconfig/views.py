@@ -17,17 +17,28 @@ from django_netjsonconfig.backends import load_backend
 _STARTED = timezone.now().replace(microsecond=0)
 
 
+#: help of the hostname field in the editor: the configuration's name is the default
+HOSTNAME_HELP = "Optional: without it the hostname is the configuration's name (a template's hostname is not used)."
+
+
 def _editor_schema(path, is_vpn):
     schema = deepcopy(load_backend(path).schema)
     general = schema.get("properties", {}).get("general")
     if isinstance(general, dict) and "hostname" in general.get("properties", {}):
-        # the hostname comes from the config's name
-        del general["properties"]["hostname"]
-        if "hostname" in general.get("required", []):
-            del general["required"]
+        # the hostname comes from the config's name unless the configuration sets one
+        general["properties"]["hostname"]["description"] = HOSTNAME_HELP
+        required = [name for name in general.get("required", []) if name != "hostname"]
+        if required:
+            general["required"] = required
+        else:
+            general.pop("required", None)
     if not is_vpn:
-        # the editor of a device configuration starts empty
-        schema["defaultProperties"] = []
+        # the editor of a device configuration opens on its General section (when the
+        # backend has one) and writes no default value: only what the operator sets
+        schema["defaultProperties"] = ["general"] if isinstance(general, dict) else []
+        if isinstance(general, dict) and "hostname" in general.get("properties", {}):
+            general["defaultProperties"] = ["hostname"]
+        schema["options"] = {**schema.get("options", {}), "djnjc_write_defaults": False}
     return schema
 
 

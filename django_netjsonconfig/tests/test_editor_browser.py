@@ -273,6 +273,14 @@ class TestNoDefaultsWritten(EditorTestCase):
         page.check("#root-interfaces")
         page.get_by_role("button", name="Configuration Menu").click()
         page.click("text=Add Interface")
+        # General opens with its hostname only: show its timezone and description too
+        general = page.locator("[data-schemapath='root.general']")
+        general_menu = general.get_by_role("button", name=re.compile("Properties")).first
+        general_menu.click()
+        page.check("[id='root.general-timezone']")
+        page.check("[id='root.general-description']")
+        general_menu.click()
+        expect(page.locator("[name='root[general][timezone]']")).to_be_visible()
         description = page.locator("[name='root[general][description]']")
         description.fill("lobby")
         description.blur()
@@ -315,3 +323,35 @@ class TestNoDefaultsWritten(EditorTestCase):
         description.blur()
         page.wait_for_function("() => document.querySelector('#id_config').value.includes('\"b\"')")
         self.assertEqual(self._config_value(), {"general": {"description": "b", "timezone": "Mars/Olympus"}})
+
+
+class TestFirstView(EditorTestCase):
+    """A new operator adding a configuration finds the form where 0.5.6 had it."""
+
+    def test_add_page_opens_on_general_with_the_hostname_field(self):
+        page = self.page
+        self._open(self.config_model, "add")
+        page.select_option("#id_backend", "netjsonconfig.OpenWrt")
+        page.wait_for_selector("#id_config_jsoneditor[data-ready]")
+        general = page.locator("[data-schemapath='root.general']")
+        expect(general).to_be_visible()
+        expect(general.get_by_text("General", exact=True).first).to_be_visible()
+        expect(page.get_by_role("button", name="Configuration Menu")).to_be_visible()
+        # what a screen reader finds: the field, not the (hidden) menu's checkbox nor a type switcher
+        hostname = page.get_by_label("hostname").filter(visible=True)
+        expect(hostname).to_be_visible()
+        self.assertEqual(hostname.evaluate("e => [e.tagName, e.type]"), ["INPUT", "text"])
+        self.assertEqual(self._config_value(), {})  # opening General wrote nothing
+        page.get_by_role("button", name="Configuration Menu").click()
+        for section in ("Interfaces", "Radios"):
+            expect(page.locator(".property-selector").get_by_label(section, exact=True)).to_be_visible()
+        page.get_by_role("button", name="Configuration Menu").click()
+        page.fill("#id_name", "edge-1")
+        page.fill("#id_mac_address", "00:11:22:33:44:66")
+        self._fill_extra_fields(self.config_model)
+        hostname.fill("edge-router")
+        hostname.blur()
+        page.wait_for_function("() => document.querySelector('#id_config').value.includes('edge-router')")
+        self._submit()
+        config = self.config_model.objects.get(name="edge-1")
+        self.assertEqual(config.config, {"general": {"hostname": "edge-router"}})

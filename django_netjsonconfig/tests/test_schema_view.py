@@ -45,18 +45,21 @@ class TestSchemaView(TestCase):
         self.assertEqual(response["Content-Type"], "application/json")
         self.assertEqual(set(response.json()), {OPENWRT, "netjsonconfig.OpenWisp", OPENVPN})
 
-    def test_no_general_schema_has_a_hostname(self):
+    def test_hostname_is_optional_and_says_where_it_comes_from(self):
         self._login()
-        for path, schema in self.client.get(self.url).json().items():
+        schemas = self.client.get(self.url).json()
+        for path in (OPENWRT, "netjsonconfig.OpenWisp"):
             with self.subTest(backend=path):
-                general = schema.get("properties", {}).get("general", {})
-                self.assertNotIn("hostname", general.get("properties", {}))
+                general = schemas[path]["properties"]["general"]
+                self.assertIn("configuration's name", general["properties"]["hostname"]["description"])
                 self.assertNotIn("hostname", general.get("required", []))
 
     def test_device_schemas_start_empty_and_vpn_schema_keeps_defaults(self):
         self._login()
         schemas = self.client.get(self.url).json()
-        self.assertEqual(schemas[OPENWRT]["defaultProperties"], [])
+        self.assertEqual(schemas[OPENWRT]["defaultProperties"], ["general"])
+        self.assertIs(schemas[OPENWRT]["options"]["djnjc_write_defaults"], False)
+        self.assertNotIn("djnjc_write_defaults", schemas[OPENVPN].get("options", {}))
         self.assertNotEqual(schemas[OPENVPN].get("defaultProperties"), [])
         tunnel = schemas[OPENVPN]["definitions"]["tunnel"]["properties"]
         self.assertEqual([tunnel[name]["default"] for name in ("ca", "cert", "key")], ["ca.pem", "cert.pem", "key.pem"])

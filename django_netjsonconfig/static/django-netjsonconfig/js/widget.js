@@ -30,8 +30,18 @@
     return value
   }
 
+  /** the empty sections (and their default fields) a device's editor opens on, e.g. General with its hostname */
+  function openingValue (schema) {
+    const properties = schema.properties || {}
+    return Object.fromEntries((schema.defaultProperties || []).filter((name) => properties[name]).map((name) => {
+      const section = properties[name]
+      const fields = (section.defaultProperties || []).filter((field) => (section.properties || {})[field])
+      return [name, Object.fromEntries(fields.map((field) => [field, section.properties[field].type === 'string' ? '' : undefined]))]
+    }))
+  }
+
   // a value holding a variable is validated with the variable's value when the page
-  // knows it (SPEC decision 15); without a value it is accepted, with a note
+  // knows it (a template has no device to take it from); without a value it is accepted, with a note
   const validateSchema = libs.Validator.prototype._validateSchema
   libs.Validator.prototype._validateSchema = function (schema, value, path) {
     if (typeof value === 'string' && PLACEHOLDER.test(value)) {
@@ -365,9 +375,13 @@
       /** paths of the lists whose rows the operator deleted, moved or copied */
       this.restructured = new Set()
       const empty = !value || (typeof value === 'object' && !Object.keys(value).length)
+      const writeDefaults = !(this.schema.options && this.schema.options.djnjc_write_defaults === false)
+      // a device's empty configuration opens on its default sections (General), empty:
+      // json-editor would drop them again at its first change, as they hold no value
+      const opening = openingValue(this.schema)
       this.formEditor = new libs.JSONEditor(this.holder, {
         schema: { ...this.schema, title: this.backendLabel() },
-        startval: empty ? undefined : value,
+        startval: empty ? (writeDefaults ? undefined : opening) : value,
         theme: 'html',
         disable_collapse: true,
         disable_edit_json: true,
@@ -380,9 +394,10 @@
       })
       this.formEditor.on('ready', () => {
         this.baseline = this.formEditor.getValue()
-        if (empty && !sameJson(this.baseline, {})) {
-          // an empty configuration starts with the schema's defaults (e.g. a VPN server's):
-          // what the form shows is what gets saved, and it is not an unsaved change
+        if (empty && writeDefaults && !sameJson(this.baseline, {})) {
+          // an empty VPN server configuration starts with the schema's defaults: what the
+          // form shows is what gets saved, and it is not an unsaved change (a device's
+          // configuration gets only what the operator sets, see chosen())
           this.textarea.value = this.textarea.defaultValue = JSON.stringify(this.baseline, null, 4)
         }
         // json-editor shows every error of a field it just created (a new interface's
@@ -392,6 +407,11 @@
         const show = root.showValidationErrors.bind(root)
         root.showValidationErrors = (errors) =>
           show(errors.filter((error) => error.property !== 'oneOf' && this.touched.has(error.path.replace(/\.oneOf\[\d+\]/g, ''))))
+        // json-editor showed every error of the fields it built (an empty hostname) before
+        // the filter above was in place: nothing is edited yet, so no field is marked
+        Object.values(this.formEditor.editors || {}).forEach((editor) => {
+          if (editor && editor.input && editor.theme) editor.theme.removeInputError(editor.input)
+        })
         const menu = this.formEditor.root && this.formEditor.root.addproperty_button
         if (menu) menu.textContent = gettext('Configuration Menu')
         this.markPlaceholders()

@@ -1,14 +1,14 @@
 #!/bin/sh
-# netjsonconfig-vpn-sync: keeps the files of an OpenVPN server managed by
-# django-netjsonconfig up to date. Run it from cron or a systemd timer on the
-# VPN host (print it with "manage.py netjsonconfig_vpn_sync_script").
+# netjsonconfig-vpn-sync: keeps the files of an OpenVPN or WireGuard server
+# managed by django-netjsonconfig up to date. Run it from cron or a systemd
+# timer on the VPN host (print it with "manage.py netjsonconfig_vpn_sync_script").
 #
 # Each run asks the controller for the checksum of the server's archive; when
 # it differs from the one last installed, it downloads the archive, checks its
 # MD5, installs every file that changed (each one renamed into place, so it is
 # never seen half-written, with the mode the archive gives it and the time of
 # installation as its mtime), removes files
-# the archive no longer has, and reloads OpenVPN. When nothing changed, it
+# the archive no longer has, and reloads the server. When nothing changed, it
 # downloads nothing and reloads nothing.
 #
 # Options (or environment variables):
@@ -16,10 +16,17 @@
 #   -i UUID     NETJSONCONFIG_VPN_UUID     id of the VPN server (admin page of the server)
 #   -k KEY      NETJSONCONFIG_VPN_KEY      key of the VPN server
 #   -K FILE     NETJSONCONFIG_VPN_KEY_FILE file holding the key (instead of -k)
-#   -d DIR      NETJSONCONFIG_VPN_DIR      where the files go (default /etc/openvpn/server);
+#   -d DIR      NETJSONCONFIG_VPN_DIR      where the files go (default /etc/openvpn/server;
+#                                          /etc/wireguard for WireGuard);
 #                                          run OpenVPN there: openvpn --cd DIR --config NAME.conf
-#   -r COMMAND  NETJSONCONFIG_VPN_RELOAD   run (with sh -c) after a change; default:
-#                                          systemctl restart openvpn-server@NAME for each NAME.conf
+#   -r COMMAND  NETJSONCONFIG_VPN_RELOAD   run (with sh -c) after a change instead of the default:
+#                                          for each OpenVPN NAME.conf,
+#                                          systemctl restart openvpn-server@NAME; for each
+#                                          WireGuard NAME.conf (one with an [Interface]),
+#                                          wg-quick up when the interface NAME is down, else
+#                                          wg syncconf (the sessions of unchanged peers go on)
+#   -a COMMAND  NETJSONCONFIG_VPN_AFTER_RELOAD run (with sh -c) after the reload, e.g. to
+#                                          apply vxlan.json
 #   -c CLIENT   NETJSONCONFIG_HTTP_CLIENT  curl or wget (default: curl when installed)
 #               NETJSONCONFIG_CURL_OPTIONS extra curl options, e.g. "--cacert /etc/ssl/controller.pem"
 # The key never appears on a command line: the URL reaches curl/wget on stdin.
@@ -34,19 +41,22 @@ key=${NETJSONCONFIG_VPN_KEY:-}
 key_file=${NETJSONCONFIG_VPN_KEY_FILE:-}
 dir=${NETJSONCONFIG_VPN_DIR:-/etc/openvpn/server}
 reload=${NETJSONCONFIG_VPN_RELOAD:-}
+after_reload=${NETJSONCONFIG_VPN_AFTER_RELOAD:-}
 client=${NETJSONCONFIG_HTTP_CLIENT:-}
 curl_options=${NETJSONCONFIG_CURL_OPTIONS:-}
 state=.netjsonconfig-checksum
 manifest=.netjsonconfig-files
+# a copy of each WireGuard configuration as last brought up or synced
+applied=.netjsonconfig-wireguard
 
 log() { printf 'netjsonconfig-vpn-sync: %s\n' "$*"; }
 fail() { printf 'netjsonconfig-vpn-sync: error: %s\n' "$*" >&2; exit 1; }
 usage() {
-    printf 'usage: %s -u URL -i UUID (-k KEY | -K FILE) [-d DIR] [-r COMMAND] [-c curl|wget]\n' "$0" >&2
+    printf 'usage: %s -u URL -i UUID (-k KEY | -K FILE) [-d DIR] [-r COMMAND] [-a COMMAND] [-c curl|wget]\n' "$0" >&2
     exit 2
 }
 
-while getopts u:i:k:K:d:r:c:h option; do
+while getopts u:i:k:K:d:r:a:c:h option; do
     case $option in
         u) url=$OPTARG ;;
         i) uuid=$OPTARG ;;
@@ -54,6 +64,7 @@ while getopts u:i:k:K:d:r:c:h option; do
         K) key_file=$OPTARG ;;
         d) dir=$OPTARG ;;
         r) reload=$OPTARG ;;
+        a) after_reload=$OPTARG ;;
         c) client=$OPTARG ;;
         *) usage ;;
     esac
@@ -102,6 +113,69 @@ md5() {
     fi
 }
 
+# is_wireguard FILE: whether FILE is a WireGuard configuration (it has an [Interface] section)
+is_wireguard() {
+    grep -qi '^[[:space:]]*\[interface\]' "$1"
+}
+
+# wg_quick_settings FILE: the [Interface] settings that wg-quick applies itself and
+# wg syncconf ignores (addresses, MTU, DNS, routing table, hooks), one a line
+wg_quick_settings() {
+    awk '{ line = $0; sub(/#.*/, "", line); key = line; sub(/=.*/, "", key); gsub(/[ \t]/, "", key)
+           key = tolower(key); sub(/^[ \t]+/, "", line); sub(/[ \t]+$/, "", line) }
+         key ~ /^\[/ { section = key; next }
+         section == "[interface]" && key ~ /^(address|mtu|dns|table|preup|postup|predown|postdown|saveconfig)$/ { print line }' "$1"
+}
+
+# wireguard_apply NAME: makes the interface NAME match DIR/NAME.conf
+wireguard_apply() {
+    conf="$dir/$1.conf"
+    record="$dir/$applied/$1.conf"
+    if ! wg show "$1" >/dev/null 2>&1; then
+        wg-quick up "$conf" || fail "cannot bring $1 up with wg-quick"
+    elif [ -f "$record" ] && [ "$(wg_quick_settings "$record")" = "$(wg_quick_settings "$conf")" ]; then
+        # peers, key and port only: the sessions of the peers that did not change go on
+        wg-quick strip "$conf" >"$work/$1.stripped" && wg syncconf "$1" "$work/$1.stripped" ||
+            fail "cannot apply the peers of $1 (wg syncconf)"
+    else
+        # wg-quick's own settings changed, or the interface was not brought up by this
+        # script: only a restart applies them (every session of the interface ends)
+        [ -f "$record" ] || record=$conf
+        wg-quick down "$record" && wg-quick up "$conf" || fail "cannot restart $1 with wg-quick"
+    fi
+    mkdir -p "$dir/$applied" && cp "$conf" "$work/applied" && mv -f "$work/applied" "$dir/$applied/$1.conf" ||
+        fail "cannot record $dir/$applied/$1.conf"
+}
+
+# wireguard_remove NAME: the archive no longer has NAME.conf: brings the interface down
+wireguard_remove() {
+    record="$dir/$applied/$1.conf"
+    if wg show "$1" >/dev/null 2>&1; then
+        wg-quick down "$record" || fail "cannot bring $1 down with wg-quick"
+    fi
+    rm -f "$record"
+}
+
+# default_reload: restarts each OpenVPN server, brings each WireGuard interface up to date
+default_reload() {
+    while IFS= read -r name; do
+        systemctl restart "openvpn-server@$name" </dev/null || fail "cannot restart openvpn-server@$name"
+    done <"$work/openvpn"
+    [ -s "$work/wireguard" ] || [ -d "$dir/$applied" ] || return 0
+    for tool in wg wg-quick; do
+        command -v "$tool" >/dev/null 2>&1 || fail "$tool is not installed (package wireguard-tools)"
+    done
+    # first the interfaces whose configuration is gone, which frees their ports
+    for record in "$dir/$applied"/*.conf; do
+        [ -f "$record" ] || continue
+        name=$(basename "$record" .conf)
+        grep -qxF -e "$name" "$work/wireguard" || wireguard_remove "$name" </dev/null
+    done
+    while IFS= read -r name; do
+        wireguard_apply "$name" </dev/null
+    done <"$work/wireguard"
+}
+
 fetch "controller/vpn/checksum/$uuid/" "$work/checksum"
 checksum=$(cat "$work/checksum")
 case $checksum in
@@ -129,6 +203,12 @@ tar -xpzf "$work/archive.tar.gz" -C "$work/new" 2>/dev/null || tar -xzf "$work/a
 # install the files that differ (contents or mode), each with one rename
 : >"$work/changed"
 (cd "$work/new" && find . -type f | sed 's|^\./||') >"$work/files"
+# the server configurations: NAME.conf at the top of the archive, OpenVPN or WireGuard
+: >"$work/openvpn"
+: >"$work/wireguard"
+grep -x '[^/ ]*\.conf' "$work/files" | while IFS= read -r conf; do
+    if is_wireguard "$work/new/$conf"; then echo "${conf%.conf}" >>"$work/wireguard"; else echo "${conf%.conf}" >>"$work/openvpn"; fi
+done
 while IFS= read -r file; do
     target="$dir/$file"
     if [ -f "$target" ] && cmp -s "$work/new/$file" "$target" &&
@@ -159,9 +239,10 @@ if [ -s "$work/changed" ] || [ -f "$pending" ]; then
     if [ -n "$reload" ]; then
         NETJSONCONFIG_VPN_DIR=$dir sh -c "$reload" || fail "the reload command failed: $reload"
     else
-        for conf in $(grep -x '[^/ ]*\.conf' "$work/files"); do
-            systemctl restart "openvpn-server@${conf%.conf}" || fail "cannot restart openvpn-server@${conf%.conf}"
-        done
+        default_reload
+    fi
+    if [ -n "$after_reload" ]; then
+        NETJSONCONFIG_VPN_DIR=$dir sh -c "$after_reload" || fail "the after-reload command failed: $after_reload"
     fi
     rm -f "$pending"
 fi

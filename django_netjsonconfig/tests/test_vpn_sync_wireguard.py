@@ -60,12 +60,12 @@ def wireguard_keys():
 class WireguardServerMixin(VpnSyncMixin):
     """A VPN server rendered by netjsonconfig's WireGuard backend from a hand-made NetJSON."""
 
-    def _wireguard_config(self, name="wg0", address="10.8.0.1/24", peers=(), files=()):
+    def _wireguard_config(self, name="wg0", address="10.8.0.1/24", port=51820, peers=(), files=()):
         return {
             "wireguard": [
                 {
                     "name": name,
-                    "port": 51820,
+                    "port": port,
                     "private_key": self.server_private_key,
                     "address": address,
                     "peers": [{"public_key": key, "allowed_ips": ip} for key, ip in peers],

@@ -1,0 +1,287 @@
+"""
+A real WireGuard server kept in sync by the shipped script, and two clients
+pinging it across the tunnel.
+
+The server's interface lives in the host's network namespace, where the sync
+script (run against the live test server, with its default reload: wg-quick
+up, then wg syncconf) manages it; each client lives in a namespace of its
+own, linked to the host by a veth pair, so that its pings have to cross the
+tunnel. The kernel's WireGuard is used when the machine has it, else
+``wg-quick`` falls back to the userspace ``wireguard-go``. Needs root,
+``/dev/net/tun`` and the Debian packages ``wireguard-tools``, ``iproute2``,
+``iputils-ping`` and (without the kernel module) ``wireguard-go``; skipped
+with the reason otherwise. Every name (namespaces, interfaces, port,
+subnets) is random, so parallel runs do not collide; everything started is
+stopped in cleanups.
+"""
+
+import ipaddress
+import os
+import random
+import secrets
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+import unittest
+from pathlib import Path
+
+from django.test import LiveServerTestCase, tag
+
+from django_netjsonconfig.tests.test_openvpn_integration import _free_udp_port, _run, _used_networks
+from django_netjsonconfig.tests.test_vpn_sync import run_sync_script
+from django_netjsonconfig.tests.test_vpn_sync_wireguard import WireguardServerMixin, wireguard_keys
+
+#: packets of the ping that runs while the server's peers change (0.2 s apart)
+CONTINUOUS_PINGS = 40
+PING_TIMEOUT = 60
+USERSPACE_SOCKETS = Path("/var/run/wireguard")
+
+
+def _kernel_wireguard():
+    """Whether ``ip link add type wireguard`` works here (else the error)."""
+    name = f"djk{secrets.token_hex(3)}"
+    result = _run("ip", "link", "add", name, "type", "wireguard", check=False)
+    if result.returncode == 0:
+        _run("ip", "link", "delete", name, check=False)
+        return True, ""
+    return False, result.stderr.strip()
+
+
+def missing_requirement():
+    """Why the tunnel cannot be built here, or ``None``."""
+    if os.name != "posix" or os.geteuid() != 0:
+        return "WireGuard integration tests need root (network namespaces and interfaces)"
+    for binary, package in (("ip", "iproute2"), ("wg", "wireguard-tools"), ("wg-quick", "wireguard-tools")):
+        if not shutil.which(binary):
+            return f"WireGuard integration tests need the {binary!r} binary (apt-get install {package})"
+    kernel, error = _kernel_wireguard()
+    if kernel:
+        return None
+    if not shutil.which("wireguard-go"):
+        return f"no WireGuard here: `ip link add type wireguard` says {error!r} and wireguard-go is not installed"
+    if not os.path.exists("/dev/net/tun"):
+        return f"no WireGuard here: `ip link add type wireguard` says {error!r} and wireguard-go needs /dev/net/tun"
+    return None
+
+
+def _random_networks():
+    """Two /30 links (clients a and b) and a /24 for the tunnel, unused on this host."""
+    used = _used_networks()
+    for _attempt in range(50):
+        second, third = random.randint(64, 191), random.randint(0, 253)
+        links = ipaddress.ip_network(f"10.{second}.{third}.0/29")
+        tunnel = ipaddress.ip_network(f"10.{second}.{third + 1}.0/24")
+        if not any(links.overlaps(net) or tunnel.overlaps(net) for net in used):
+            return list(links.subnets(new_prefix=30)), tunnel
+    raise RuntimeError("no free private network found for the test")
+
+
+def _userspace_pid(interface):
+    """The id of the wireguard-go process serving ``interface``, or ``None``."""
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                argv = (entry / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if argv[:2] == [b"wireguard-go", interface.encode()]:
+                return int(entry.name)
+    return None
+
+
+def _delete_wireguard(interface, namespace=None):
+    """Deletes ``interface``; the wireguard-go serving it (if any) exits, or is stopped."""
+    prefix = ("ip", "-n", namespace) if namespace else ("ip",)
+    _run(*prefix, "link", "delete", interface, check=False)
+    pid = _userspace_pid(interface)
+    deadline = time.monotonic() + 5
+    while pid is not None and _userspace_pid(interface) == pid and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if pid is not None and _userspace_pid(interface) == pid:
+        os.kill(pid, signal.SIGTERM)
+    (USERSPACE_SOCKETS / f"{interface}.sock").unlink(missing_ok=True)
+
+
+class WireguardTunnelMixin(WireguardServerMixin):
+    """The host side of the server, two client namespaces (``a`` and ``b``) and their addresses."""
+
+    @classmethod
+    def setUpClass(cls):
+        reason = missing_requirement()
+        if reason:
+            raise unittest.SkipTest(reason)
+        super().setUpClass()
+
+    def setUp(self):
+        self.assertIsNotNone(shutil.which("ping"), "the 'ping' binary is needed (apt-get install iputils-ping)")
+        suffix = secrets.token_hex(3)
+        self.suffix = suffix
+        self.workdir = Path(tempfile.mkdtemp(prefix=f"djnjc-wireguard-{suffix}-")).resolve()
+        self.addCleanup(shutil.rmtree, self.workdir, ignore_errors=True)
+        self.server_dir = self.workdir / "server"
+        self.interface = f"djw{suffix}"
+        links, self.tunnel_network = _random_networks()
+        hosts = list(self.tunnel_network.hosts())
+        self.server_tunnel_ip = str(hosts[0])
+        self.clients = {}
+        for name, link, tunnel_ip in zip("ab", links, hosts[1:3], strict=True):
+            host_ip, client_ip = (str(host) for host in link.hosts())
+            self.clients[name] = {
+                "namespace": f"djnjc-w{name}-{suffix}",
+                "host_link": f"dw{name}h{suffix}",
+                "client_link": f"dw{name}c{suffix}",
+                "interface": f"dj{name}{suffix}",
+                "host_ip": host_ip,
+                "client_ip": client_ip,
+                "tunnel_ip": str(tunnel_ip),
+            }
+        # the server answers on the first link's host address, reached by both clients
+        self.server_ip = self.clients["a"]["host_ip"]
+        self.port = _free_udp_port("0.0.0.0")
+        for client in self.clients.values():
+            self._create_namespace(client)
+        self.addCleanup(_delete_wireguard, self.interface)
+
+    def _create_namespace(self, client):
+        namespace = client["namespace"]
+        self.addCleanup(_run, "ip", "netns", "delete", namespace, check=False)
+        self.addCleanup(_run, "ip", "link", "delete", client["host_link"], check=False)
+        _run("ip", "netns", "add", namespace)
+        _run("ip", "link", "add", client["host_link"], "type", "veth", "peer", "name", client["client_link"])
+        _run("ip", "link", "set", client["client_link"], "netns", namespace)
+        _run("ip", "addr", "add", f"{client['host_ip']}/30", "dev", client["host_link"])
+        _run("ip", "link", "set", client["host_link"], "up")
+        for command in (
+            ("ip", "addr", "add", f"{client['client_ip']}/30", "dev", client["client_link"]),
+            ("ip", "link", "set", client["client_link"], "up"),
+            ("ip", "link", "set", "lo", "up"),
+            ("ip", "route", "add", f"{self.server_ip}/32", "via", client["host_ip"]),
+        ):
+            _run("ip", "netns", "exec", namespace, *command)
+
+    def _sync(self):
+        """The shipped script with its default reload (wg-quick, wg syncconf) on the server's directory."""
+        result = run_sync_script(self.live_server_url, self.vpn, self.server_dir)
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+        return result
+
+    def _start_client(self, name, conf_text):
+        """Writes the client's ``<interface>.conf`` and brings it up with wg-quick in its namespace."""
+        client = self.clients[name]
+        conf = self.workdir / name / f"{client['interface']}.conf"
+        conf.parent.mkdir(mode=0o700)
+        conf.write_text(conf_text)
+        conf.chmod(0o600)
+        self.addCleanup(_delete_wireguard, client["interface"], client["namespace"])
+        result = _run("ip", "netns", "exec", client["namespace"], "wg-quick", "up", str(conf), check=False)
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+
+    def _ping(self, name, count=3):
+        command = ("ping", "-n", "-c", str(count), "-W", "2", "-w", "15", self.server_tunnel_ip)
+        return _run("ip", "netns", "exec", self.clients[name]["namespace"], *command, check=False)
+
+    def assertReaches(self, name):
+        result = self._ping(name)
+        self.assertEqual(result.returncode, 0, f"client {name}: {result.stdout}{result.stderr}")
+        self.assertIn(f"from {self.server_tunnel_ip}", result.stdout)
+
+    def _continuous_ping(self, name):
+        """A ping every 0.2 s from client ``name``, running in the background; stops by itself."""
+        command = ["ping", "-n", "-i", "0.2", "-c", str(CONTINUOUS_PINGS), "-W", "2", self.server_tunnel_ip]
+        process = subprocess.Popen(
+            ["ip", "netns", "exec", self.clients[name]["namespace"], *command],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self.addCleanup(lambda: process.poll() is None and process.kill())
+        return process
+
+    def _latest_handshake(self, name):
+        """When the server last completed a handshake with client ``name`` (seconds, 0: never)."""
+        output = _run("wg", "show", self.interface, "latest-handshakes").stdout
+        handshakes = dict(line.split("\t") for line in output.splitlines() if line)
+        return int(handshakes.get(self._client_public_key(name), 0))
+
+    def assertRemovalKeepsTheOtherSession(self, remove_a):
+        """
+        While client b pings the server every 0.2 s, ``remove_a()`` removes
+        client a from the server and the sync applies it: a no longer
+        reaches the server, b lost no packet and kept its session (no new
+        handshake). Then a sync without change touches nothing.
+        """
+        handshake_b = self._latest_handshake("b")
+        self.assertGreater(handshake_b, 0)
+        ping_b = self._continuous_ping("b")
+        time.sleep(1)  # a few of b's pings cross before the change
+        self.vpn = remove_a() or self._reload(self.vpn)
+        self.assertIn("installed", self._sync().stdout)
+        self.assertIsNone(ping_b.poll(), "the sync took longer than the continuous ping: nothing proven")
+        output = ping_b.communicate(timeout=PING_TIMEOUT)[0]
+        self.assertIn(f"{CONTINUOUS_PINGS} packets transmitted, {CONTINUOUS_PINGS} received", output)
+        self.assertEqual(self._latest_handshake("b"), handshake_b)
+        self.assertEqual(self._latest_handshake("a"), 0)  # a is no longer a peer
+        self.assertNotEqual(self._ping("a").returncode, 0, "the removed client still reaches the server")
+        self.assertReaches("b")
+
+        installed = self._installed()
+        self.assertIn("up to date", self._sync().stdout)
+        self.assertEqual(self._installed(), installed)
+        self.assertEqual(self._latest_handshake("b"), handshake_b)
+
+    def _installed(self):
+        """Per installed file: inode (a rename gives a new one) and mtime."""
+        return {path.name: (path.stat().st_ino, path.stat().st_mtime_ns) for path in self.server_dir.iterdir()}
+
+
+def _client_conf(private_key, address, server_public_key, endpoint, allowed_ips):
+    return (
+        f"[Interface]\nPrivateKey = {private_key}\nAddress = {address}\n\n"
+        f"[Peer]\nPublicKey = {server_public_key}\nEndpoint = {endpoint}\n"
+        f"AllowedIPs = {allowed_ips}\nPersistentKeepalive = 5\n"
+    )
+
+
+@tag("integration")
+class TestSyncedWireguardServerHandMade(WireguardTunnelMixin, LiveServerTestCase):
+    """
+    The server rendered by netjsonconfig's WireGuard backend from a NetJSON
+    that lists its two peers by hand; the clients' files are written by hand.
+    """
+
+    def setUp(self):
+        super().setUp()
+        self.client_keys = {name: wireguard_keys() for name in self.clients}
+        self.vpn = self._create_wireguard_vpn(**self._server_config("ab"))
+
+    def _server_config(self, names):
+        """The server's NetJSON with the peers ``names``."""
+        peers = [(self.client_keys[name][1], f"{self.clients[name]['tunnel_ip']}/32") for name in names]
+        return {"name": self.interface, "address": f"{self.server_tunnel_ip}/24", "port": self.port, "peers": peers}
+
+    def _client_public_key(self, name):
+        return self.client_keys[name][1]
+
+    def _start_hand_made_client(self, name):
+        server_public_key = subprocess.run(
+            ["wg", "pubkey"], input=self.server_private_key, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        client = self.clients[name]
+        conf = _client_conf(
+            self.client_keys[name][0],
+            f"{client['tunnel_ip']}/{self.tunnel_network.prefixlen}",
+            server_public_key,
+            f"{self.server_ip}:{self.port}",
+            str(self.tunnel_network),
+        )
+        self._start_client(name, conf)
+
+    def test_removed_peer_loses_the_tunnel_the_other_keeps_its_session(self):
+        self.assertIn("installed", self._sync().stdout)
+        for name in self.clients:
+            self.assertNotEqual(self._ping(name, count=1).returncode, 0, "tunnel address reachable without the VPN")
+            self._start_hand_made_client(name)
+            self.assertReaches(name)
+        self.assertRemovalKeepsTheOtherSession(lambda: self._set_wireguard_config(self.vpn, **self._server_config("b")))

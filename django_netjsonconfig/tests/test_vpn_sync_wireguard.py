@@ -229,7 +229,7 @@ class TestWireguardSyncScript(WireguardServerMixin, LiveServerTestCase):
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertEqual(
             self._calls(),
-            [f"wg-quick up {self.target}/wg0.conf", f'after {self.target} {vxlan["contents"]}'],
+            [f"wg-quick up {self.target}/wg0.conf", f"after {self.target} {vxlan['contents']}"],
         )
 
     def test_failed_after_reload_command_is_retried_by_the_next_run(self):

@@ -28,6 +28,7 @@ import unittest
 from pathlib import Path
 
 from django.test import LiveServerTestCase, tag
+from django.utils.module_loading import import_string
 
 from django_netjsonconfig.tests.test_openvpn_integration import _free_udp_port, _run, _used_networks
 from django_netjsonconfig.tests.test_vpn_sync import run_sync_script
@@ -285,3 +286,73 @@ class TestSyncedWireguardServerHandMade(WireguardTunnelMixin, LiveServerTestCase
             self._start_hand_made_client(name)
             self.assertReaches(name)
         self.assertRemovalKeepsTheOtherSession(lambda: self._set_wireguard_config(self.vpn, **self._server_config("b")))
+
+
+def _device_conf(netjson):
+    """
+    What a device installs from its final NetJSON, in wg-quick's format: the
+    ``wireguard`` interface (key, address, port, MTU) and its peer.
+    """
+    (interface,) = [item for item in netjson["interfaces"] if item.get("type") == "wireguard"]
+    (peer,) = [item for item in netjson["wireguard_peers"] if item["interface"] == interface["name"]]
+    address = interface["addresses"][0]
+    return (
+        f"[Interface]\nPrivateKey = {interface['private_key']}\n"
+        f"Address = {address['address']}/{address['mask']}\nListenPort = {interface['port']}\n"
+        f"MTU = {interface['mtu']}\n\n"
+        f"[Peer]\nPublicKey = {peer['public_key']}\nEndpoint = {peer['endpoint_host']}:{peer['endpoint_port']}\n"
+        f"AllowedIPs = {', '.join(peer['allowed_ips'])}\nPersistentKeepalive = {peer['persistent_keepalive']}\n"
+    )
+
+
+@tag("integration")
+class TestSyncedWireguardServer(WireguardTunnelMixin, LiveServerTestCase):
+    """
+    A ``Vpn`` with the WireGuard backend, its VPN-client template and two
+    devices using it: the server's files come from the controller through
+    the sync script, each client's from its device's final NetJSON.
+    """
+
+    backend = "django_netjsonconfig.vpn_backends.Wireguard"
+
+    @classmethod
+    def setUpClass(cls):
+        # written against the WireGuard models' contract before they landed
+        try:
+            import_string(cls.backend)
+        except ImportError:
+            raise unittest.SkipTest(f"{cls.backend} does not exist yet") from None
+        super().setUpClass()
+
+    def setUp(self):
+        super().setUp()
+        server = {"name": self.interface, "port": self.port}
+        self.vpn = self._create_vpn(
+            name="wireguard-integration",
+            host=self.server_ip,
+            backend=self.backend,
+            ca=None,
+            dh="",
+            subnet=str(self.tunnel_network),
+            config={"wireguard": [server]},
+        )
+        self.template = self._create_vpn_template(vpn=self.vpn)
+        self.configs = {name: self._create_vpn_config(self.template, number) for number, name in enumerate("ab", 1)}
+        self.netjson = {name: self._reload(config).json(dict=True) for name, config in self.configs.items()}
+
+    def _client_public_key(self, name):
+        (interface,) = [item for item in self.netjson[name]["interfaces"] if item.get("type") == "wireguard"]
+        key = interface["private_key"]
+        return subprocess.run(["wg", "pubkey"], input=key, capture_output=True, text=True, check=True).stdout.strip()
+
+    def test_removed_device_loses_the_tunnel_the_other_keeps_its_session(self):
+        self.assertIn("installed", self._sync().stdout)
+        conf = self.server_dir / f"{self.interface}.conf"
+        self.assertEqual(conf.stat().st_mode & 0o777, 0o600)
+        self.assertEqual(conf.read_text().count("[Peer]"), 2)
+        for name in self.clients:
+            self.assertNotEqual(self._ping(name, count=1).returncode, 0, "tunnel address reachable without the VPN")
+            self._start_client(name, _device_conf(self.netjson[name]))
+            self.assertReaches(name)
+        self.assertRemovalKeepsTheOtherSession(lambda: self.configs["a"].templates.remove(self.template))
+        self.assertEqual(conf.read_text().count("[Peer]"), 1)

@@ -35,7 +35,7 @@ from django_netjsonconfig.tests.test_vpn_sync import run_sync_script
 from django_netjsonconfig.tests.test_vpn_sync_wireguard import WireguardServerMixin, wireguard_keys
 
 #: packets of the ping that runs while the server's peers change (0.2 s apart)
-CONTINUOUS_PINGS = 40
+CONTINUOUS_PINGS = 50
 PING_TIMEOUT = 60
 USERSPACE_SOCKETS = Path("/var/run/wireguard")
 
@@ -172,7 +172,8 @@ class WireguardTunnelMixin(WireguardServerMixin):
         """Writes the client's ``<interface>.conf`` and brings it up with wg-quick in its namespace."""
         client = self.clients[name]
         conf = self.workdir / name / f"{client['interface']}.conf"
-        conf.parent.mkdir(mode=0o700)
+        conf.parent.mkdir(mode=0o700, exist_ok=True)
+        _delete_wireguard(client["interface"], client["namespace"])  # a previous configuration
         conf.write_text(conf_text)
         conf.chmod(0o600)
         self.addCleanup(_delete_wireguard, client["interface"], client["namespace"])
@@ -356,3 +357,11 @@ class TestSyncedWireguardServer(WireguardTunnelMixin, LiveServerTestCase):
             self.assertReaches(name)
         self.assertRemovalKeepsTheOtherSession(lambda: self.configs["a"].templates.remove(self.template))
         self.assertEqual(conf.read_text().count("[Peer]"), 1)
+
+        handshake_b = self._latest_handshake("b")
+        self.configs["a"].templates.add(self.template)  # back on the VPN, with a new key pair
+        self.netjson["a"] = self._reload(self.configs["a"]).json(dict=True)
+        self.assertIn("installed", self._sync().stdout)
+        self._start_client("a", _device_conf(self.netjson["a"]))
+        self.assertReaches("a")
+        self.assertEqual(self._latest_handshake("b"), handshake_b)

@@ -118,7 +118,6 @@ class WireguardTunnelMixin(WireguardServerMixin):
     def setUp(self):
         self.assertIsNotNone(shutil.which("ping"), "the 'ping' binary is needed (apt-get install iputils-ping)")
         suffix = secrets.token_hex(3)
-        self.suffix = suffix
         self.workdir = Path(tempfile.mkdtemp(prefix=f"djnjc-wireguard-{suffix}-")).resolve()
         self.addCleanup(shutil.rmtree, self.workdir, ignore_errors=True)
         self.server_dir = self.workdir / "server"

@@ -7,6 +7,7 @@ The real tunnel is in ``test_wireguard_integration.py``.
 """
 
 import base64
+import json
 import os
 import shutil
 import stat
@@ -33,7 +34,8 @@ case $1 in
     *) exit 1 ;;
 esac
 """
-# wg-quick: "up FILE"/"down FILE" start/stop the pretend interface named after FILE;
+# wg-quick: "up FILE"/"down FILE" start/stop the pretend interface named after FILE (and,
+# as the kernel does, deleting it deletes the VXLAN interfaces over it);
 # "strip FILE" drops the settings wg-quick applies itself; up and down are recorded
 STUB_WG_QUICK = """#!/bin/sh
 [ "$1" = strip ] || echo "wg-quick $*" >> "$STUB_CALLS"
@@ -41,12 +43,24 @@ case " $STUB_FAIL " in *" wg-quick-$1 "*) exit 1 ;; esac
 name=$(basename "$2" .conf)
 case $1 in
     up) [ ! -e "$STUB_STATE/$name" ] && cp "$2" "$STUB_STATE/$name" ;;
-    down) [ -e "$STUB_STATE/$name" ] && rm "$STUB_STATE/$name" ;;
+    down) [ -e "$STUB_STATE/$name" ] && rm -f "$STUB_STATE/$name" "$STUB_STATE"/link-* ;;
     strip) grep -v -i -E '^[[:space:]]*(address|dns|mtu|table|preup|postup|predown|postdown|saveconfig)[[:space:]]*=' "$2" ;;
     *) exit 1 ;;
 esac
 """
 STUB_SYSTEMCTL = '#!/bin/sh\necho "systemctl $*" >> "$STUB_CALLS"\n'
+# ip: pretend links for "link show dev NAME", "link add NAME ...", "link delete NAME";
+# every call but "show" is recorded
+STUB_IP = """#!/bin/sh
+[ "$2" = show ] || echo "ip $*" >> "$STUB_CALLS"
+case "$1 $2" in
+    "link show") [ -e "$STUB_STATE/link-$4" ] ;;
+    "link add") [ ! -e "$STUB_STATE/link-$3" ] && touch "$STUB_STATE/link-$3" ;;
+    "link delete") [ -e "$STUB_STATE/link-$3" ] && rm "$STUB_STATE/link-$3" ;;
+    "link set") [ -e "$STUB_STATE/link-$3" ] ;;
+    *) exit 1 ;;
+esac
+"""
 
 
 def wireguard_keys():
@@ -88,7 +102,9 @@ class WireguardServerMixin(VpnSyncMixin):
         return self._reload(vpn)
 
 
-class TestWireguardSyncScript(WireguardServerMixin, LiveServerTestCase):
+class StubbedHostMixin(WireguardServerMixin):
+    """A WireGuard server with one peer, and a VPN host whose wg, wg-quick, ip and systemctl are stubs."""
+
     def setUp(self):
         self.assertIsNotNone(shutil.which("curl"), "the sync script tests need curl")
         self.tmp = Path(tempfile.mkdtemp(prefix="djnjc-wg-sync-"))
@@ -96,7 +112,8 @@ class TestWireguardSyncScript(WireguardServerMixin, LiveServerTestCase):
         self.target, self.state, stubs = self.tmp / "wireguard", self.tmp / "state", self.tmp / "bin"
         self.state.mkdir()
         stubs.mkdir()
-        for name, text in (("wg", STUB_WG), ("wg-quick", STUB_WG_QUICK), ("systemctl", STUB_SYSTEMCTL)):
+        stubs_text = {"wg": STUB_WG, "wg-quick": STUB_WG_QUICK, "systemctl": STUB_SYSTEMCTL, "ip": STUB_IP}
+        for name, text in stubs_text.items():
             (stubs / name).write_text(text)
             (stubs / name).chmod(0o755)
         self.calls = self.tmp / "calls"
@@ -128,6 +145,8 @@ class TestWireguardSyncScript(WireguardServerMixin, LiveServerTestCase):
     def _set(self, **kwargs):
         self.vpn = self._set_wireguard_config(self.vpn, **kwargs)
 
+
+class TestWireguardSyncScript(StubbedHostMixin, LiveServerTestCase):
     def test_first_sync_brings_the_interface_up(self):
         self._synced()
         conf = self.target / "wg0.conf"
@@ -221,16 +240,13 @@ class TestWireguardSyncScript(WireguardServerMixin, LiveServerTestCase):
         self._synced()
         self.assertEqual(self._calls(), [f"wg-quick up {self.target}/wg0.conf"])
 
-    def test_other_files_are_installed_and_left_to_the_after_reload_command(self):
-        vxlan = {"path": "vxlan.json", "mode": "0644", "contents": '[{"name": "vxlan1", "vni": 1}]'}
-        self._set(peers=[(self.peer_a, "10.8.0.2/32")], files=[vxlan])
-        after = 'echo "after $NETJSONCONFIG_VPN_DIR $(cat "$NETJSONCONFIG_VPN_DIR/vxlan.json")" >> "$STUB_CALLS"'
+    def test_after_reload_command_runs_after_the_default_reload(self):
+        notes = {"path": "bridge.txt", "mode": "0644", "contents": "br-vxlan"}
+        self._set(peers=[(self.peer_a, "10.8.0.2/32")], files=[notes])
+        after = 'echo "after $NETJSONCONFIG_VPN_DIR $(cat "$NETJSONCONFIG_VPN_DIR/bridge.txt")" >> "$STUB_CALLS"'
         result = self._sync(NETJSONCONFIG_VPN_AFTER_RELOAD=after)
         self.assertEqual(result.returncode, 0, result.stderr)
-        self.assertEqual(
-            self._calls(),
-            [f"wg-quick up {self.target}/wg0.conf", f"after {self.target} {vxlan['contents']}"],
-        )
+        self.assertEqual(self._calls(), [f"wg-quick up {self.target}/wg0.conf", f"after {self.target} br-vxlan"])
 
     def test_failed_after_reload_command_is_retried_by_the_next_run(self):
         result = self._sync(NETJSONCONFIG_VPN_AFTER_RELOAD='echo after >> "$STUB_CALLS"; exit 4')
@@ -245,3 +261,88 @@ class TestWireguardSyncScript(WireguardServerMixin, LiveServerTestCase):
         result = self._sync(NETJSONCONFIG_VPN_RELOAD='echo reload >> "$STUB_CALLS"')
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertEqual(self._calls(), ["reload"])
+
+
+def _vxlan_file(*tunnels, indent=4):
+    """The ``vxlan.json`` file of a VXLAN over WireGuard server's archive, ``tunnels`` being ``(vni, remote)``."""
+    contents = [{"name": f"vxlan{vni}", "vni": vni, "remote": remote} for vni, remote in tunnels]
+    return {"path": "vxlan.json", "mode": "0644", "contents": json.dumps(contents, indent=indent) + "\n"}
+
+
+def _vxlan_calls(vni, remote):
+    add = f"ip link add vxlan{vni} type vxlan id {vni} remote {remote} dstport 4789 dev wg0"
+    return [add, f"ip link set vxlan{vni} up"]
+
+
+class TestVxlanSyncScript(StubbedHostMixin, LiveServerTestCase):
+    """VXLAN over WireGuard: one VXLAN interface over the WireGuard one per tunnel of ``vxlan.json``."""
+
+    def setUp(self):
+        super().setUp()
+        self.peers = [(self.peer_a, "10.8.0.2/32"), (self.peer_b, "10.8.0.3/32")]
+        self._set(peers=self.peers, files=[_vxlan_file((1, "10.8.0.2"), (2, "10.8.0.3"))])
+
+    def test_each_tunnel_gets_an_interface(self):
+        self._synced()
+        calls = [f"wg-quick up {self.target}/wg0.conf", *_vxlan_calls(1, "10.8.0.2"), *_vxlan_calls(2, "10.8.0.3")]
+        self.assertEqual(self._calls(), calls)
+        self.assertIn("up to date", self._synced().stdout)
+        self.assertEqual(self._calls(), [])
+
+    def test_compact_json_is_read_too(self):
+        self._set(peers=self.peers, files=[_vxlan_file((7, "10.8.0.2"), indent=None)])
+        self._synced()
+        self.assertEqual(self._calls()[1:], _vxlan_calls(7, "10.8.0.2"))
+
+    def test_removed_tunnel_loses_its_interface_the_other_is_kept(self):
+        self._synced()
+        self._calls()
+        self._set(peers=self.peers[1:], files=[_vxlan_file((2, "10.8.0.3"))])
+        self._synced()
+        calls = self._calls()
+        self.assertEqual([call.split()[:3] for call in calls], [["wg", "syncconf", "wg0"], ["ip", "link", "delete"]])
+        self.assertEqual(calls[1], "ip link delete vxlan1")
+        self.assertEqual(sorted(path.name for path in self.state.glob("link-*")), ["link-vxlan2"])
+
+    def test_changed_tunnel_is_recreated(self):
+        self._synced()
+        self._calls()
+        self._set(peers=self.peers, files=[_vxlan_file((1, "10.8.0.2"), (2, "10.8.0.4"))])
+        self._synced()
+        self.assertEqual(self._calls()[1:], ["ip link delete vxlan2", *_vxlan_calls(2, "10.8.0.4")])
+
+    def test_no_vxlan_file_removes_the_interfaces(self):
+        self._synced()
+        self._calls()
+        self._set(peers=self.peers)
+        self._synced()
+        self.assertEqual(self._calls()[1:], ["ip link delete vxlan1", "ip link delete vxlan2"])
+        self.assertEqual(list(self.state.glob("link-*")), [])
+
+    def test_interfaces_gone_after_a_reboot_come_back_without_a_change(self):
+        self._synced()
+        self._calls()
+        for path in self.state.iterdir():
+            path.unlink()
+        result = self._synced()
+        self.assertIn("but wg0 vxlan1 vxlan2 no longer there", result.stdout)
+        calls = [f"wg-quick up {self.target}/wg0.conf", *_vxlan_calls(1, "10.8.0.2"), *_vxlan_calls(2, "10.8.0.3")]
+        self.assertEqual(self._calls(), calls)
+        self.assertIn("up to date", self._synced().stdout)
+        self.assertEqual(self._calls(), [])
+
+    def test_restarted_wireguard_interface_gets_its_vxlan_interfaces_again(self):
+        self._synced()
+        self._calls()
+        self._set(address="10.8.0.1/16", peers=self.peers, files=[_vxlan_file((1, "10.8.0.2"), (2, "10.8.0.3"))])
+        self._synced()
+        self.assertEqual(self._calls()[2:], [*_vxlan_calls(1, "10.8.0.2"), *_vxlan_calls(2, "10.8.0.3")])
+
+    def test_unexpected_tunnel_is_refused(self):
+        tunnel = {"name": "vxlan1; reboot", "vni": 1, "remote": "10.8.0.2"}
+        bad = {"path": "vxlan.json", "mode": "0644", "contents": json.dumps([tunnel])}
+        self._set(peers=self.peers, files=[bad])
+        result = self._sync()
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("unexpected tunnel in vxlan.json", result.stderr)
+        self.assertEqual(self._calls(), [f"wg-quick up {self.target}/wg0.conf"])

@@ -48,6 +48,8 @@ state=.netjsonconfig-checksum
 manifest=.netjsonconfig-files
 # a copy of each WireGuard configuration as last brought up or synced
 applied=.netjsonconfig-wireguard
+# the VXLAN interfaces created from vxlan.json: "name vni remote" a line
+vxlan_state=.netjsonconfig-vxlan
 
 log() { printf 'netjsonconfig-vpn-sync: %s\n' "$*"; }
 fail() { printf 'netjsonconfig-vpn-sync: error: %s\n' "$*" >&2; exit 1; }
@@ -156,6 +158,60 @@ wireguard_remove() {
     rm -f "$record"
 }
 
+# vxlan_tunnels FILE: "name vni remote" for each tunnel of a vxlan.json (a list of flat objects)
+vxlan_tunnels() {
+    awk 'function value(key,   found) {
+             if (!match($0, "\"" key "\"[ \t\r\n]*:[ \t\r\n]*(\"[^\"]*\"|[0-9]+)")) return ""
+             found = substr($0, RSTART, RLENGTH); sub(/^[^:]*:[ \t\r\n]*/, "", found); gsub(/"/, "", found)
+             return found
+         }
+         BEGIN { RS = "}" }
+         /"name"/ { print value("name"), value("vni"), value("remote") }' "$1"
+}
+
+# vxlan_apply WIREGUARD: one VXLAN interface over the interface WIREGUARD per tunnel of
+# DIR/vxlan.json (none without the file); removes those of tunnels that are gone
+vxlan_apply() {
+    : >"$work/vxlan"
+    if [ -f "$dir/vxlan.json" ]; then
+        vxlan_tunnels "$dir/vxlan.json" >"$work/vxlan" || fail "cannot read $dir/vxlan.json"
+    fi
+    while read -r name vni remote; do
+        expr "x$name" : 'x[A-Za-z0-9_.-]\{1,15\}$' >/dev/null && expr "x$vni" : 'x[0-9]\{1,8\}$' >/dev/null &&
+            expr "x$remote" : 'x[0-9.]\{7,15\}$' >/dev/null || fail "unexpected tunnel in vxlan.json: $name $vni $remote"
+    done <"$work/vxlan"
+    touch "$dir/$vxlan_state" || fail "cannot write $dir/$vxlan_state"
+    while read -r name vni remote; do
+        if ! grep -qxF -e "$name $vni $remote" "$work/vxlan" && ip link show dev "$name" >/dev/null 2>&1; then
+            ip link delete "$name" || fail "cannot delete the VXLAN interface $name"
+        fi
+    done <"$dir/$vxlan_state"
+    while read -r name vni remote; do
+        if ip link show dev "$name" >/dev/null 2>&1; then
+            grep -qxF -e "$name $vni $remote" "$dir/$vxlan_state" && continue  # unchanged: its traffic goes on
+            ip link delete "$name" || fail "cannot delete the VXLAN interface $name"  # left by a failed run
+        fi
+        ip link add "$name" type vxlan id "$vni" remote "$remote" dstport 4789 dev "$1" &&
+            ip link set "$name" up || fail "cannot create the VXLAN interface $name"
+    done <"$work/vxlan"
+    cp "$work/vxlan" "$work/vxlan-state" && mv -f "$work/vxlan-state" "$dir/$vxlan_state" ||
+        fail "cannot write $dir/$vxlan_state"
+}
+
+# missing_interfaces: the WireGuard and VXLAN interfaces the default reload made that are gone
+missing_interfaces() {
+    for record in "$dir/$applied"/*.conf; do
+        [ -f "$record" ] || continue
+        name=$(basename "$record" .conf)
+        wg show "$name" >/dev/null 2>&1 || echo "$name"
+    done
+    if [ -f "$dir/$vxlan_state" ]; then
+        while read -r name _vni _remote; do
+            ip link show dev "$name" >/dev/null 2>&1 </dev/null || echo "$name"
+        done <"$dir/$vxlan_state"
+    fi
+}
+
 # default_reload: restarts each OpenVPN server, brings each WireGuard interface up to date
 default_reload() {
     while IFS= read -r name; do
@@ -174,6 +230,9 @@ default_reload() {
     while IFS= read -r name; do
         wireguard_apply "$name" </dev/null
     done <"$work/wireguard"
+    if [ -f "$dir/vxlan.json" ] || [ -s "$dir/$vxlan_state" ]; then
+        vxlan_apply "$(head -n 1 "$work/wireguard")" </dev/null
+    fi
 }
 
 fetch "controller/vpn/checksum/$uuid/" "$work/checksum"
@@ -182,9 +241,16 @@ case $checksum in
     *[!0-9a-f]* | "") fail "unexpected checksum answer" ;;
 esac
 [ ${#checksum} -eq 32 ] || fail "unexpected checksum answer"
+pending="$dir/.netjsonconfig-reload-pending"
 if [ -f "$dir/$state" ] && [ "$(cat "$dir/$state")" = "$checksum" ]; then
-    log "up to date ($checksum)"
-    exit 0
+    gone=$(if [ -z "$reload" ]; then missing_interfaces; fi)
+    if [ -z "$gone" ]; then
+        log "up to date ($checksum)"
+        exit 0
+    fi
+    # after a reboot, or brought down by hand: applied again as after a failed reload
+    log "up to date ($checksum), but $(echo $gone) no longer there"
+    : >"$pending"
 fi
 
 fetch "controller/vpn/download-config/$uuid/" "$work/archive.tar.gz"
@@ -232,7 +298,6 @@ fi
 cp "$work/files" "$work/manifest" && mv -f "$work/manifest" "$dir/$manifest"
 
 # a reload that failed is retried by the next run, even if no file changes then
-pending="$dir/.netjsonconfig-reload-pending"
 if [ -s "$work/changed" ] || [ -f "$pending" ]; then
     [ -s "$work/changed" ] && log "installed $(tr '\n' ' ' <"$work/changed")"
     : >"$pending"

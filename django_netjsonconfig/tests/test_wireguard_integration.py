@@ -68,14 +68,15 @@ def missing_requirement():
 
 
 def _random_networks():
-    """Two /30 links (clients a and b) and a /24 for the tunnel, unused on this host."""
+    """Two /30 links (clients a and b), a /24 for the tunnel and one for VXLAN, unused on this host."""
     used = _used_networks()
     for _attempt in range(50):
         second, third = random.randint(64, 191), random.randint(0, 253)
         links = ipaddress.ip_network(f"10.{second}.{third}.0/29")
         tunnel = ipaddress.ip_network(f"10.{second}.{third + 1}.0/24")
-        if not any(links.overlaps(net) or tunnel.overlaps(net) for net in used):
-            return list(links.subnets(new_prefix=30)), tunnel
+        lan = ipaddress.ip_network(f"10.{second}.{third + 2}.0/24")
+        if not any(network.overlaps(net) for net in used for network in (links, tunnel, lan)):
+            return list(links.subnets(new_prefix=30)), tunnel, lan
     raise RuntimeError("no free private network found for the test")
 
 
@@ -117,14 +118,15 @@ class WireguardTunnelMixin(WireguardServerMixin):
 
     def setUp(self):
         self.assertIsNotNone(shutil.which("ping"), "the 'ping' binary is needed (apt-get install iputils-ping)")
-        suffix = secrets.token_hex(3)
+        self.suffix = suffix = secrets.token_hex(3)
         self.workdir = Path(tempfile.mkdtemp(prefix=f"djnjc-wireguard-{suffix}-")).resolve()
         self.addCleanup(shutil.rmtree, self.workdir, ignore_errors=True)
         self.server_dir = self.workdir / "server"
         self.interface = f"djw{suffix}"
-        links, self.tunnel_network = _random_networks()
+        links, self.tunnel_network, self.lan = _random_networks()
         hosts = list(self.tunnel_network.hosts())
-        self.server_tunnel_ip = str(hosts[0])
+        self.server_tunnel_ip = self.ping_target = str(hosts[0])
+        self.sync_env = {}
         self.clients = {}
         for name, link, tunnel_ip in zip("ab", links, hosts[1:3], strict=True):
             host_ip, client_ip = (str(host) for host in link.hosts())
@@ -163,7 +165,7 @@ class WireguardTunnelMixin(WireguardServerMixin):
 
     def _sync(self):
         """The shipped script with its default reload (wg-quick, wg syncconf) on the server's directory."""
-        result = run_sync_script(self.live_server_url, self.vpn, self.server_dir)
+        result = run_sync_script(self.live_server_url, self.vpn, self.server_dir, env=self.sync_env)
         self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
         return result
 
@@ -180,17 +182,17 @@ class WireguardTunnelMixin(WireguardServerMixin):
         self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
 
     def _ping(self, name, count=3):
-        command = ("ping", "-n", "-c", str(count), "-W", "2", "-w", "15", self.server_tunnel_ip)
+        command = ("ping", "-n", "-c", str(count), "-W", "2", "-w", "15", self.ping_target)
         return _run("ip", "netns", "exec", self.clients[name]["namespace"], *command, check=False)
 
     def assertReaches(self, name):
         result = self._ping(name)
         self.assertEqual(result.returncode, 0, f"client {name}: {result.stdout}{result.stderr}")
-        self.assertIn(f"from {self.server_tunnel_ip}", result.stdout)
+        self.assertIn(f"from {self.ping_target}", result.stdout)
 
     def _continuous_ping(self, name):
         """A ping every 0.2 s from client ``name``, running in the background; stops by itself."""
-        command = ["ping", "-n", "-i", "0.2", "-c", str(CONTINUOUS_PINGS), "-W", "2", self.server_tunnel_ip]
+        command = ["ping", "-n", "-i", "0.2", "-c", str(CONTINUOUS_PINGS), "-W", "2", self.ping_target]
         process = subprocess.Popen(
             ["ip", "netns", "exec", self.clients[name]["namespace"], *command],
             stdout=subprocess.PIPE,
@@ -326,7 +328,6 @@ class TestSyncedWireguardServer(WireguardTunnelMixin, LiveServerTestCase):
 
     def setUp(self):
         super().setUp()
-        server = {"name": self.interface, "port": self.port}
         self.vpn = self._create_vpn(
             name="wireguard-integration",
             host=self.server_ip,
@@ -334,11 +335,14 @@ class TestSyncedWireguardServer(WireguardTunnelMixin, LiveServerTestCase):
             ca=None,
             dh="",
             subnet=str(self.tunnel_network),
-            config={"wireguard": [server]},
+            config=self._server_config(),
         )
         self.template = self._create_vpn_template(vpn=self.vpn)
         self.configs = {name: self._create_vpn_config(self.template, number) for number, name in enumerate("ab", 1)}
         self.netjson = {name: self._reload(config).json(dict=True) for name, config in self.configs.items()}
+
+    def _server_config(self):
+        return {"wireguard": [{"name": self.interface, "port": self.port}]}
 
     def _client_public_key(self, name):
         (interface,) = [item for item in self.netjson[name]["interfaces"] if item.get("type") == "wireguard"]
@@ -364,3 +368,47 @@ class TestSyncedWireguardServer(WireguardTunnelMixin, LiveServerTestCase):
         self._start_client("a", _device_conf(self.netjson["a"]))
         self.assertReaches("a")
         self.assertEqual(self._latest_handshake("b"), handshake_b)
+
+
+@tag("integration")
+class TestSyncedVxlanWireguardServer(TestSyncedWireguardServer):
+    """
+    VXLAN over WireGuard: the sync script gives the server one VXLAN
+    interface per device, and its ``-a`` command (the operator's part) adds
+    them to a bridge with an address; each device builds its VXLAN interface
+    from its final NetJSON and pings that address across both tunnels.
+    """
+
+    backend = "django_netjsonconfig.vpn_backends.VxlanWireguard"
+
+    def setUp(self):
+        self.vni = random.randint(1000, 999999)
+        super().setUp()
+        self.bridge = f"djv{self.suffix}"
+        self.addCleanup(_run, "ip", "link", "delete", self.bridge, check=False)
+        self.ping_target = str(next(self.lan.hosts()))
+        _run("ip", "link", "add", self.bridge, "type", "bridge")
+        _run("ip", "addr", "add", f"{self.ping_target}/{self.lan.prefixlen}", "dev", self.bridge)
+        _run("ip", "link", "set", self.bridge, "up")
+        names = r'''sed -n 's/.*"name": *"\([^"]*\)".*/\1/p' "$NETJSONCONFIG_VPN_DIR/vxlan.json"'''
+        self.sync_env = {
+            "NETJSONCONFIG_VPN_AFTER_RELOAD": f'for name in $({names}); do ip link set "$name" master {self.bridge} || exit 1; done'
+        }
+
+    def _server_config(self):
+        return {
+            "wireguard": [{"name": self.interface, "port": self.port}],
+            "vxlan": [{"name": "vxlan", "vni": self.vni}],
+        }
+
+    def _start_client(self, name, conf_text):
+        super()._start_client(name, conf_text)
+        client = self.clients[name]
+        (vxlan,) = [item for item in self.netjson[name]["interfaces"] if item.get("type") == "vxlan"]
+        address = list(self.lan.hosts())[10 + "ab".index(name)]
+        ip = ("ip", "-n", client["namespace"])  # the device's tunlink is its WireGuard interface
+        _run(*ip, "link", "delete", vxlan["name"], check=False)  # a previous configuration
+        tunnel = ("id", str(vxlan["vni"]), "remote", vxlan["vtep"], "dstport", str(vxlan["port"]))
+        _run(*ip, "link", "add", vxlan["name"], "type", "vxlan", *tunnel, "dev", client["interface"])
+        _run(*ip, "addr", "add", f"{address}/{self.lan.prefixlen}", "dev", vxlan["name"])
+        _run(*ip, "link", "set", vxlan["name"], "mtu", str(vxlan["mtu"]), "up")

@@ -387,7 +387,10 @@ class TestSyncedVxlanWireguardServer(TestSyncedWireguardServer):
         self.bridge = f"djv{self.suffix}"
         self.addCleanup(_run, "ip", "link", "delete", self.bridge, check=False)
         self.ping_target = str(next(self.lan.hosts()))
-        _run("ip", "link", "add", self.bridge, "type", "bridge")
+        # a bridge without an address of its own takes the lowest of its ports', and a
+        # device's ARP entry goes stale when that port leaves
+        mac = "02:" + ":".join(f"{byte:02x}" for byte in secrets.token_bytes(5))
+        _run("ip", "link", "add", self.bridge, "address", mac, "type", "bridge")
         _run("ip", "addr", "add", f"{self.ping_target}/{self.lan.prefixlen}", "dev", self.bridge)
         _run("ip", "link", "set", self.bridge, "up")
         names = r'''sed -n 's/.*"name": *"\([^"]*\)".*/\1/p' "$NETJSONCONFIG_VPN_DIR/vxlan.json"'''

@@ -290,6 +290,13 @@ class TestSyncedWireguardServerHandMade(WireguardTunnelMixin, LiveServerTestCase
         self.assertRemovalKeepsTheOtherSession(lambda: self._set_wireguard_config(self.vpn, **self._server_config("b")))
 
 
+def documented_bridge_command():
+    """The ``-a`` command of docs/vpn-sync.rst that adds the VXLAN interfaces to the bridge ``br-vxlan``."""
+    text = (Path(__file__).resolve().parents[2] / "docs" / "vpn-sync.rst").read_text()
+    (line,) = [line.strip() for line in text.splitlines() if line.strip().startswith("-a '")]
+    return line[len("-a '") : -1]
+
+
 def _device_conf(netjson):
     """
     What a device installs from its final NetJSON, in wg-quick's format: the
@@ -393,10 +400,7 @@ class TestSyncedVxlanWireguardServer(TestSyncedWireguardServer):
         _run("ip", "link", "add", self.bridge, "address", mac, "type", "bridge")
         _run("ip", "addr", "add", f"{self.ping_target}/{self.lan.prefixlen}", "dev", self.bridge)
         _run("ip", "link", "set", self.bridge, "up")
-        names = r'''sed -n 's/.*"name": *"\([^"]*\)".*/\1/p' "$NETJSONCONFIG_VPN_DIR/vxlan.json"'''
-        self.sync_env = {
-            "NETJSONCONFIG_VPN_AFTER_RELOAD": f'for name in $({names}); do ip link set "$name" master {self.bridge} || exit 1; done'
-        }
+        self.sync_env = {"NETJSONCONFIG_VPN_AFTER_RELOAD": documented_bridge_command().replace("br-vxlan", self.bridge)}
 
     def _server_config(self):
         return {

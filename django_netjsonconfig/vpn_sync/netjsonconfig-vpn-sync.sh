@@ -9,7 +9,8 @@
 # never seen half-written, with the mode the archive gives it and the time of
 # installation as its mtime), removes files
 # the archive no longer has, and reloads the server. When nothing changed, it
-# downloads nothing and reloads nothing.
+# downloads nothing and reloads nothing (unless a WireGuard or VXLAN interface
+# it made is gone, e.g. after a reboot: then it applies everything again).
 #
 # Options (or environment variables):
 #   -u URL      NETJSONCONFIG_URL          base URL of the controller, e.g. https://netjson.example.com
@@ -24,9 +25,10 @@
 #                                          systemctl restart openvpn-server@NAME; for each
 #                                          WireGuard NAME.conf (one with an [Interface]),
 #                                          wg-quick up when the interface NAME is down, else
-#                                          wg syncconf (the sessions of unchanged peers go on)
+#                                          wg syncconf (the sessions of unchanged peers go on),
+#                                          then one VXLAN interface per tunnel of vxlan.json
 #   -a COMMAND  NETJSONCONFIG_VPN_AFTER_RELOAD run (with sh -c) after the reload, e.g. to
-#                                          apply vxlan.json
+#                                          add the VXLAN interfaces to a bridge
 #   -c CLIENT   NETJSONCONFIG_HTTP_CLIENT  curl or wget (default: curl when installed)
 #               NETJSONCONFIG_CURL_OPTIONS extra curl options, e.g. "--cacert /etc/ssl/controller.pem"
 # The key never appears on a command line: the URL reaches curl/wget on stdin.

@@ -97,6 +97,10 @@ class TestPagesOfASuperuser(PagesMixin, TestCase):
                     self.client.get(self._url(model, "delete", obj.pk)), "Are you sure you want to delete"
                 )
 
+    def test_deleting_a_template_lists_its_relationships_with_configs(self):
+        response = self.client.get(self._url(self.template_model, "delete", self.template.pk))
+        self.assertContains(response, f"Relationship with {self.template.name}")
+
     def test_change_saves_and_is_listed_in_history(self):
         for obj, data in self._objects():
             model = type(obj)

@@ -361,6 +361,35 @@ class TestNoDefaultsWritten(EditorTestCase):
         self.assertEqual(self._config_value(), {"general": {"description": "b", "timezone": "Mars/Olympus"}})
 
 
+class TestStoredValueOutsideTheChoices(EditorTestCase):
+    """A stored timezone the form's list does not hold (saved before, or through advanced mode)."""
+
+    def test_the_form_shows_the_stored_timezone_with_an_error_not_utc(self):
+        page = self.page
+        config = self._create_config(name="ap-mars", config={"general": {"description": "a"}})
+        stored = {"general": {"description": "a", "timezone": "Mars/Olympus"}}
+        self.config_model.objects.filter(pk=config.pk).update(config=stored)
+        self._open(self.config_model, "change", config.pk)
+        timezone = page.locator("[name='root[general][timezone]']")
+        expect(timezone).to_be_visible()
+        shown = timezone.evaluate("select => select.selectedOptions[0] && select.selectedOptions[0].textContent")
+        self.assertIn("Mars/Olympus", shown)
+        self.assertNotIn("UTC", shown)
+        # the field says what is wrong, before any edit
+        error = page.locator("[data-schemapath='root.general.timezone'] .errmsg")
+        expect(error).to_be_visible()
+        expect(error).to_contain_text("Mars/Olympus")
+        self.assertEqual(self._config_value(), stored)
+        # choosing a timezone of the list writes it and clears the error
+        timezone.select_option("Europe/Rome")
+        page.wait_for_function("() => document.querySelector('#id_config').value.includes('Europe/Rome')")
+        expect(error).to_be_hidden()
+        self.assertEqual(self._config_value(), {"general": {"description": "a", "timezone": "Europe/Rome"}})
+        self._submit()
+        config.refresh_from_db()
+        self.assertEqual(config.config["general"]["timezone"], "Europe/Rome")
+
+
 class TestFirstView(EditorTestCase):
     """A new operator adding a configuration finds the form where 0.5.6 had it."""
 

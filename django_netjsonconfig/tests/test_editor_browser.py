@@ -103,7 +103,7 @@ RED = "rgb(186, 33, 33)"
 #: the visible texts of the form editor shown in red (json-editor's field errors and its
 #: "must validate against exactly one of the provided schemas" above a section)
 RED_TEXTS = """holder => [...holder.querySelectorAll('*')]
-    .filter(element => element.checkVisibility() && [...element.childNodes].some(node => node.nodeType === 3 && node.textContent.trim()))
+    .filter(element => element.checkVisibility({ visibilityProperty: true, opacityProperty: true }) && [...element.childNodes].some(node => node.nodeType === 3 && node.textContent.trim()))
     .filter(element => {
         const [r, g, b] = getComputedStyle(element).color.match(/\\d+/g).map(Number)
         return r > 150 && g < 110 && b < 110

@@ -567,6 +567,8 @@
         parent: this.codeHolder,
         extensions: [
           cm.basicSetup,
+          // light, or One Dark in the admin's dark mode (system preference or theme toggle)
+          cm.followAdminTheme(),
           cm.indentUnit.of('    '),
           cm.keymap.of([cm.indentWithTab]),
           cm.json(),

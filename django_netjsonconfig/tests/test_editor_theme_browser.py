@@ -97,12 +97,19 @@ class TestCodeEditorTheme(EditorTestCase):
         self.assertEqual(self._token_colors(), LIGHT)
         self.assertReadable()
 
-    def test_light_mode_keeps_codemirror_colours_and_the_toggle_turns_it_dark(self):
+    def test_light_mode_keeps_codemirror_colours_and_follows_a_switch_to_dark(self):
         self._advanced_mode("light")
         self.assertEqual(self._token_colors(), LIGHT)
         self.assertEqual(self._background(), "rgb(255, 255, 255)")
         self.assertEqual(self._background(".cm-gutters"), "rgb(245, 245, 245)")
         self.assertReadable()
+        # the system's preference changes while the page is open (the admin's theme is "auto")
+        self.page.emulate_media(color_scheme="dark")
+        expect(self.page.locator(".djnjc-codeeditor .cm-editor")).to_have_class(re.compile("djnjc-cm-dark"))
+        self.assertEqual(self._token_colors(), DARK)
+        self.page.emulate_media(color_scheme="light")
+        expect(self.page.locator(".djnjc-codeeditor .cm-editor")).not_to_have_class(re.compile("djnjc-cm-dark"))
+        self.assertEqual(self._token_colors(), LIGHT)
         self._toggle_theme("dark")
         self.assertEqual(self._token_colors(), DARK)
         self.assertReadable()

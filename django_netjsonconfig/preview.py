@@ -129,7 +129,15 @@ def pending_vpn_variables(config, templates):
         existing.add(template.vpn_id)
         client = vpnclient_model(config=config, vpn=template.vpn, auto_cert=template.auto_cert)
         variables.update(client.get_context())
-        if template.auto_cert:
+        if template.vpn.is_wireguard:
+            notes.append(
+                _(
+                    'VPN template "%(name)s": the key pair and the address of this device are assigned when the '
+                    "configuration is saved; they show as placeholders here."
+                )
+                % {"name": template.name}
+            )
+        elif template.auto_cert:
             variables.update(client.certificate_context(str(PENDING_CERTIFICATE), str(PENDING_KEY)))
             notes.append(
                 _(

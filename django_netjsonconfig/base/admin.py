@@ -861,6 +861,7 @@ class AbstractVpnAdmin(BaseConfigAdmin):
         "key",
         "include_crl",
         "backend",
+        "subnet",
         "notes",
         "dh",
         "config",

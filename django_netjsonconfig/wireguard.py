@@ -326,6 +326,32 @@ def client_context(client):
     return context
 
 
+#: what an admin preview shows in place of the key pair a new client gets when saved
+PENDING_KEY = "(created-when-saved)"
+
+
+def pending_context(client):
+    """
+    The variables of a client not saved yet, as an admin preview shows them:
+    the address and VNI it would get now (the lowest free ones, not
+    reserved) and ``PENDING_KEY`` for its key pair.
+    """
+    vpn = client.vpn
+    keys = context_keys(vpn)
+    rows = list(type(client)._default_manager.filter(vpn_id=vpn.pk).values_list("ip", "vni"))
+    subnet = _subnet_or_none(vpn.subnet)
+    address = lowest_free_address(subnet, (ip for ip, _vni in rows)) if subnet else None
+    context = {
+        **client_context(client),
+        keys["ip"]: address or "",
+        keys["private_key"]: PENDING_KEY,
+        keys["public_key"]: PENDING_KEY,
+    }
+    if is_vxlan(vpn.backend_class):
+        context[keys["vni"]] = str(lowest_free_vni(vni_start(vpn.config), (vni for _ip, vni in rows if vni)))
+    return context
+
+
 def allocate(client):
     """
     Gives a new WireGuard client its key pair, address and (VXLAN) VNI, then

@@ -1,5 +1,6 @@
 """VPN server backends: netjsonconfig backends restricted to server use (OpenVPN, WireGuard, VXLAN over WireGuard)."""
 
+from contextlib import contextmanager
 from copy import deepcopy
 
 from netjsonconfig import OpenVpn as BaseOpenVpn
@@ -72,6 +73,10 @@ def _wireguard_server_schema(schema: dict) -> dict:
     wireguard.update({"additionalItems": False, "minItems": 1, "maxItems": 1})
     item = wireguard["items"]
     item["required"] = ["name", "port"]
+    # jsonschema checks "uniqueItems" by comparing every pair: 2,000 peers
+    # cost seconds; the clients' peers are unique by construction and the
+    # operator's are checked by ``wireguard.clean_server()``
+    item["properties"]["peers"].pop("uniqueItems", None)
     item["properties"]["address"] = {
         "title": "address",
         "description": "address of the server in the tunnel, with its prefix length; "
@@ -96,17 +101,51 @@ class Wireguard(BaseWireguard):
     vpn_property = "wireguard"
     #: mode of the ``<name>.conf`` files of the archive
     config_file_mode = "0600"
+    #: how many of the server's last peers are its clients (set by
+    #: ``wireguard.add_clients()``): valid by construction, so ``validate()``
+    #: skips them, and the archive writes their ``[Peer]`` sections itself
+    #: (netjsonconfig's converter and template cost ~20 ms per 1,000 peers)
+    client_peers = 0
+
+    @contextmanager
+    def _without_client_peers(self):
+        """``self.config`` without the clients' peers within the block, which yields them."""
+        instances = self.config.get("wireguard") if isinstance(self.config, dict) else None
+        if not self.client_peers or not isinstance(instances, list) or not instances:
+            yield []
+            return
+        config, server = self.config, instances[0]
+        cut = len(server["peers"]) - self.client_peers
+        self.config = {**config, "wireguard": [{**server, "peers": server["peers"][:cut]}, *instances[1:]]}
+        self.intermediate_data = None
+        try:
+            yield server["peers"][cut:]
+        finally:
+            self.config = config
+            self.intermediate_data = None
+
+    def validate(self):
+        """Validates the NetJSON but the clients' peers (see ``client_peers``)."""
+        with self._without_client_peers():
+            return super().validate()
 
     def _generate_contents(self, tar):
-        self._adding_config_files = True
-        try:
-            super()._generate_contents(tar)
-        finally:
-            self._adding_config_files = False
+        with self._without_client_peers() as peers:
+            # the sections netjsonconfig writes for such peers: keys sorted, no empty value
+            self._client_sections = "\n".join(
+                f"[Peer]\nAllowedIPs = {peer['allowed_ips']}\nPublicKey = {peer['public_key']}\n" for peer in peers
+            )
+            self._adding_config_files = True
+            try:
+                super()._generate_contents(tar)
+            finally:
+                self._adding_config_files, self._client_sections = False, ""
 
     def _add_file(self, tar, name, contents, mode=DEFAULT_FILE_MODE):
         if getattr(self, "_adding_config_files", False):
             mode = self.config_file_mode
+            if self._client_sections:
+                contents = contents.rstrip("\n") + "\n\n" + self._client_sections
         super()._add_file(tar, name, contents, mode)
 
 

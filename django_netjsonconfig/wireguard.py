@@ -26,6 +26,7 @@ created when the template is attached).
 import base64
 import ipaddress
 import json
+import socket
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
@@ -121,20 +122,23 @@ def client_capacity(subnet):
     return subnet.num_addresses - 3
 
 
+def _address_number(address):
+    # inet_aton parses in C: a server with thousands of clients reads each address once per allocation
+    return int.from_bytes(socket.inet_aton(str(address)), "big")
+
+
 def lowest_free_address(subnet, used):
     """
     The lowest host of ``subnet`` after the server's address that is not in
-    ``used`` (strings), as a string; ``None`` when there is none. At most
-    ``len(used) + 1`` addresses are tried.
+    ``used`` (addresses as strings), as a string; ``None`` when there is
+    none. At most ``len(used) + 1`` addresses are tried.
     """
-    used = {str(address) for address in used if address}
-    candidate = server_address(subnet) + 1
-    last = subnet.broadcast_address - 1
-    while candidate <= last:
-        if str(candidate) not in used:
-            return str(candidate)
+    taken = {_address_number(address) for address in used if address}
+    candidate = int(server_address(subnet)) + 1
+    last = int(subnet.broadcast_address) - 1
+    while candidate in taken:
         candidate += 1
-    return None
+    return str(ipaddress.IPv4Address(candidate)) if candidate <= last else None
 
 
 def vni_start(server_config):
@@ -187,6 +191,11 @@ def clean_server(vpn):
         errors["subnet"] = error.messages
         return errors
     vpn.subnet = str(subnet)
+    duplicates = _duplicate_peer_keys(vpn.config)
+    if duplicates:
+        errors["config"] = [
+            _("Each peer needs a public key of its own: %(keys)s is used twice.") % {"keys": ", ".join(duplicates)}
+        ]
     if not vpn._state.adding:
         outside = _clients_outside(vpn, subnet)
         if outside:
@@ -198,6 +207,13 @@ def clean_server(vpn):
                 % {"addresses": ", ".join(outside[:3]) + (" ..." if len(outside) > 3 else "")}
             ]
     return errors
+
+
+def _duplicate_peer_keys(config):
+    server = _server_instance(config) or {}
+    peers = server.get("peers") if isinstance(server.get("peers"), list) else []
+    keys = [peer.get("public_key") for peer in peers if isinstance(peer, dict) and peer.get("public_key")]
+    return sorted({key for key in keys if keys.count(key) > 1})
 
 
 def _clients_outside(vpn, subnet):
@@ -218,31 +234,52 @@ def ensure_server_keys(vpn):
     return ["private_key", "public_key"]
 
 
+def _server_instance(config):
+    instances = config.get("wireguard") if isinstance(config, dict) else None
+    if isinstance(instances, list) and instances and isinstance(instances[0], dict):
+        return instances[0]
+    return None
+
+
 def server_config(vpn, config):
     """
     Fills the server instance of ``config`` (a copy of the server's NetJSON)
     for rendering: ``private_key`` and ``address`` (first host of the subnet
-    with its prefix length) when left out, and ``peers``: those written in
-    the NetJSON, then one per client ordered by address. A VXLAN server also
-    gets the file ``vxlan.json`` (see ``vxlan_tunnels()``).
+    with its prefix length) when left out. The clients are added to the
+    backend built from it (``add_clients()``).
     """
-    instances = config.get("wireguard")
-    if not isinstance(instances, list) or not instances or not isinstance(instances[0], dict):
+    server = _server_instance(config)
+    if server is None:
         return config
-    server = instances[0]
     if not server.get("private_key"):
         server["private_key"] = vpn.private_key or ""
     subnet = _subnet_or_none(vpn.subnet)
     if not server.get("address"):
         server["address"] = f"{server_address(subnet)}/{subnet.prefixlen}" if subnet else ""
+    return config
+
+
+def add_clients(vpn, backend):
+    """
+    Adds the server's clients to ``backend`` (built from ``server_config()``):
+    a peer per client ordered by address, after the peers written in the
+    NetJSON, and for VXLAN the file ``vxlan.json`` (``vxlan_tunnels()``).
+    They are valid by construction (keys and addresses made here), so the
+    backend's validation skips them (``client_peers``): validating 2,000
+    peers costs more than rendering them.
+    """
+    server = _server_instance(backend.config)
+    if server is None:
+        return backend
     clients = client_rows(vpn)
     own_peers = server.get("peers") if isinstance(server.get("peers"), list) else []
     server["peers"] = own_peers + [{"public_key": key, "allowed_ips": f"{ip}/32"} for ip, key, _vni in clients]
-    if is_vxlan(vpn.backend_class):
-        files = config.get("files") if isinstance(config.get("files"), list) else []
+    backend.client_peers = len(clients)
+    if is_vxlan(type(backend)):
+        files = backend.config.get("files") if isinstance(backend.config.get("files"), list) else []
         contents = json.dumps(vxlan_tunnels(clients), indent=4) + "\n"
-        config["files"] = [*files, {"path": VXLAN_FILE, "mode": "0644", "contents": contents}]
-    return config
+        backend.config["files"] = [*files, {"path": VXLAN_FILE, "mode": "0644", "contents": contents}]
+    return backend
 
 
 def client_rows(vpn):
@@ -250,7 +287,7 @@ def client_rows(vpn):
     if vpn._state.adding or vpn.pk is None:
         return []
     rows = vpn._vpnclient_model()._default_manager.filter(vpn_id=vpn.pk).exclude(ip=None)
-    return sorted(rows.values_list("ip", "public_key", "vni"), key=lambda row: ipaddress.ip_address(row[0]))
+    return sorted(rows.values_list("ip", "public_key", "vni"), key=lambda row: _address_number(row[0]))
 
 
 def vxlan_tunnels(clients):

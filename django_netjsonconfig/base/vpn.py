@@ -404,7 +404,7 @@ class AbstractVpn(BaseConfig):
         ``crl.pem``, checked through ``crl-verify``). A file of the server's
         own configuration with the same path as a default one replaces it;
         the other files are added after the defaults. A WireGuard server gets
-        its key, address and peers (``wireguard.server_config()``).
+        its key and address (``wireguard.server_config()``).
         """
         config = deepcopy(self.config) if self.config is not None else {}
         if not isinstance(config, dict) or not self.backend:
@@ -428,6 +428,13 @@ class AbstractVpn(BaseConfig):
         if wireguard.is_wireguard(backend):
             config = wireguard.server_config(self, config)
         return config
+
+    def get_backend_instance(self, template_instances=None):
+        """The netjsonconfig backend of ``get_config()``; a WireGuard server's gets its clients (``add_clients()``)."""
+        backend = super().get_backend_instance(template_instances)
+        if wireguard.is_wireguard(type(backend)):
+            wireguard.add_clients(self, backend)
+        return backend
 
     def get_context(self):
         """

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 
 from django.utils.translation import gettext_lazy as _
 
+from django_netjsonconfig import wireguard
+
 #: shown in place of a VPN client certificate (and its key) a preview cannot know yet
 PENDING_CERTIFICATE = _("(the client certificate issued to this device when the configuration is saved)")
 PENDING_KEY = _("(the private key of that certificate, created with it)")
@@ -116,7 +118,8 @@ def pending_vpn_variables(config, templates):
     ``(variables, notes)`` for the VPN-client templates of ``templates`` that
     ``config`` has no VPN client of yet (a new config, or an edit adding the
     template): the variables the client will give it, with a placeholder
-    text where the certificate issued on save goes, and a note for each.
+    text where the certificate (WireGuard: the key pair) issued on save
+    goes, and a note for each.
     """
     vpnclient_model = type(config)._vpnclient_model()
     existing = set()
@@ -128,6 +131,17 @@ def pending_vpn_variables(config, templates):
             continue
         existing.add(template.vpn_id)
         client = vpnclient_model(config=config, vpn=template.vpn, auto_cert=template.auto_cert)
+        if template.vpn.is_wireguard:
+            variables.update(wireguard.pending_context(client))
+            notes.append(
+                _(
+                    'VPN template "%(name)s": this device gets its key pair when the configuration is saved '
+                    "(shown here as %(placeholder)s), and its address and VNI then; those shown are the free "
+                    "ones now."
+                )
+                % {"name": template.name, "placeholder": wireguard.PENDING_KEY}
+            )
+            continue
         variables.update(client.get_context())
         if template.auto_cert:
             variables.update(client.certificate_context(str(PENDING_CERTIFICATE), str(PENDING_KEY)))

@@ -78,7 +78,13 @@ class AppSettings(types.ModuleType):
             ("netjsonconfig.OpenWisp", "OpenWISP Firmware 1.x"),
         )
     )
-    VPN_BACKENDS = Setting((("django_netjsonconfig.vpn_backends.OpenVpn", "OpenVPN"),))
+    VPN_BACKENDS = Setting(
+        (
+            ("django_netjsonconfig.vpn_backends.OpenVpn", "OpenVPN"),
+            ("django_netjsonconfig.vpn_backends.Wireguard", "WireGuard"),
+            ("django_netjsonconfig.vpn_backends.VxlanWireguard", "VXLAN over WireGuard"),
+        )
+    )
     #: the first of ``BACKENDS`` unless set (``None`` forces an explicit choice)
     DEFAULT_BACKEND = Setting(_first_path("BACKENDS"))
     #: the first of ``VPN_BACKENDS`` unless set

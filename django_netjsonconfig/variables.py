@@ -22,7 +22,10 @@ VARIABLE = var_pattern
 #: variables every configuration has; devices and templates cannot redefine them
 BUILTIN_VARIABLES = ("id", "key", "name", "mac_address", "hardware_id")
 #: the variables a configuration gets for each VPN server it is a client of
-VPN_VARIABLE = re.compile(r"^(ca|cert|key)_(path|contents)_\w+$")
+#: (OpenVPN certificates; WireGuard address, keys and VNI, see ``wireguard``)
+VPN_VARIABLE = re.compile(r"^(?:(ca|cert|key)_(path|contents)_\w+|(vpn_ip|pvt_key|pub_key|srv_key|vni)_[0-9a-f]{32})$")
+#: VPN variables holding a private key that is not PEM (WireGuard), never shown in the admin
+SECRET_VARIABLE = re.compile(r"^pvt_key_[0-9a-f]{32}$")
 #: accepted names of device and template variables
 VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _TYPED_STRING = re.compile(r"^(-?\d+(\.\d+)?([eE][-+]?\d+)?|true|false)$")

@@ -48,7 +48,7 @@ from django_netjsonconfig.preview import (
     template_hostname,
     template_hostname_warning,
 )
-from django_netjsonconfig.variables import used_variables
+from django_netjsonconfig.variables import SECRET_VARIABLE, used_variables
 from django_netjsonconfig.widgets import JsonSchemaWidget, VariablesWidget
 
 logger = logging.getLogger(__name__)
@@ -550,7 +550,7 @@ class AbstractConfigAdmin(FleetListMixin, FleetActionsMixin, BaseConfigAdmin):
             if name in sources:
                 value, source = sources[name]
                 value = str(value)
-                if len(value) > 60 or "-----BEGIN" in value:
+                if len(value) > 60 or "-----BEGIN" in value or SECRET_VARIABLE.match(name):
                     value = _("(%(count)d characters)") % {"count": len(value)}
             else:
                 value, source = "", _("not defined")
@@ -861,6 +861,7 @@ class AbstractVpnAdmin(BaseConfigAdmin):
         "key",
         "include_crl",
         "backend",
+        "subnet",
         "notes",
         "dh",
         "config",

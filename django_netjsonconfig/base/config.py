@@ -20,7 +20,7 @@ from model_utils.fields import StatusField
 from netjsonconfig.backends.base import backend as backend_module
 
 from django_netjsonconfig import settings as app_settings
-from django_netjsonconfig import template_selection
+from django_netjsonconfig import template_selection, wireguard
 from django_netjsonconfig.netjson import ordered_copy
 from django_netjsonconfig.render_errors import describe_render_error, log_render_error  # noqa: F401
 from django_netjsonconfig.schema_errors import describe_rule
@@ -369,10 +369,12 @@ class AbstractConfig(BaseConfig):
         for template in templates:
             if getattr(template, "type", None) == "vpn" and template.vpn_id:
                 # the VPN client (and its variables) is created when the template is attached
+                # (the names of every kind of server: knowing the kind would cost a query)
                 suffix = uuid.UUID(str(template.vpn_id)).hex
                 defined.update(
                     f"{kind}_{what}_{suffix}" for kind in ("ca", "cert", "key") for what in ("path", "contents")
                 )
+                defined.update(wireguard.variable_names(suffix))
         own = used_variables(self.get_config()) - defined
         found = [(name, None) for name in sorted(own)]
         seen = set(own)
@@ -840,7 +842,7 @@ class TemplatesVpnMixin(models.Model):
                         % {"template": template.name}
                     )
                 seen_vpns.add(template.vpn_id)
-        return errors
+        return errors + wireguard.full_server_errors(self, templates)
 
     @classmethod
     def templates_changed(cls, action, instance, **kwargs):

@@ -217,13 +217,16 @@ class AbstractTemplate(BaseConfig):
         """
         Validates the template alone, then the VPN rules: VPN-client templates
         need a VPN server (and get its client configuration when empty); other
-        types drop ``vpn`` and ``auto_cert``.
+        types drop ``vpn`` and ``auto_cert``, and so do templates of WireGuard
+        servers ``auto_cert`` (their clients have key pairs, no certificate).
         """
         super().clean()
         if self.type == "vpn" and not self.vpn_id:
             raise ValidationError({"vpn": _('A VPN server must be selected when the template type is "VPN-client".')})
         if self.type != "vpn":
             self.vpn = None
+            self.auto_cert = False
+        elif self.vpn.is_wireguard:
             self.auto_cert = False
         self.fill_vpn_client_config()
         self.check_default_variables()

@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from netjsonconfig import OpenVpn as BaseOpenVpn
 
 from django_netjsonconfig import settings as app_settings
+from django_netjsonconfig import vpn_kinds, wireguard
 from django_netjsonconfig.base.base import BaseConfig, config_field, vpn_backend_choices
 from django_netjsonconfig.base.config import get_random_key
 from django_netjsonconfig.dh import default_dh_parameters, generate_dh_parameters, is_dh_pem
@@ -110,8 +111,10 @@ def _safe_auto_client(vpn, auto_cert):
 
 class AbstractVpn(BaseConfig):
     """
-    A VPN server: its NetJSON configuration, the CA that signs its clients'
-    certificates, its own certificate and its Diffie-Hellman parameters.
+    A VPN server: its NetJSON configuration and, for OpenVPN, the CA that
+    signs its clients' certificates, its own certificate and its
+    Diffie-Hellman parameters; for WireGuard, its key pair and the subnet
+    its clients get their addresses from (``django_netjsonconfig.wireguard``).
     """
 
     host = models.CharField(
@@ -122,6 +125,9 @@ class AbstractVpn(BaseConfig):
     ca = models.ForeignKey(
         swapper.get_model_name("django_x509", "Ca"),
         verbose_name=_("CA"),
+        help_text=_("required by OpenVPN servers; WireGuard servers use none"),
+        blank=True,
+        null=True,
         on_delete=models.CASCADE,
     )
     cert = models.ForeignKey(
@@ -160,6 +166,18 @@ class AbstractVpn(BaseConfig):
             "make OpenVPN refuse revoked client certificates (crl-verify)"
         ),
     )
+    subnet = models.CharField(
+        _("subnet"),
+        max_length=18,
+        blank=True,
+        help_text=_(
+            "WireGuard: the IPv4 network of the tunnel, such as 10.8.0.0/24; the server takes its first "
+            "address, each client the lowest free one"
+        ),
+    )
+    #: WireGuard: the server's key pair (base64), created on the first save
+    private_key = models.CharField(max_length=44, blank=True, editable=False)
+    public_key = models.CharField(_("public key"), max_length=44, blank=True, editable=False)
     #: "<fingerprint>:<md5>" of the stored archive; empty once invalidated
     checksum_db = models.CharField(max_length=48, blank=True, default="", editable=False)
     #: the archive the sync endpoints serve while ``checksum_db`` is valid
@@ -183,8 +201,8 @@ class AbstractVpn(BaseConfig):
 
     def save(self, *args, **kwargs):
         """
-        Creates the server certificate and the DH parameters when missing, all
-        in one transaction (a failed save leaves no certificate behind). On
+        Creates the server certificate and the DH parameters (for WireGuard,
+        the key pair) when missing, all in one transaction (a failed save leaves no certificate behind). On
         changes, the devices using this server are updated: see
         ``apply_server_changes()``; the stored rendering of the server is
         invalidated (``invalidate_renderings()``). An update never writes the
@@ -196,10 +214,13 @@ class AbstractVpn(BaseConfig):
         added = {}
         try:
             with transaction.atomic():
-                if not self.cert_id:
-                    added["cert"] = self.cert = self._auto_create_cert()
-                if not self.dh:
-                    added["dh"] = self.dh = default_dh_parameters()
+                if self.is_wireguard:
+                    added.update(dict.fromkeys(wireguard.ensure_server_keys(self)))
+                else:
+                    if not self.cert_id:
+                        added["cert"] = self.cert = self._auto_create_cert()
+                    if not self.dh:
+                        added["dh"] = self.dh = default_dh_parameters()
                 if stored is not None:
                     kwargs["update_fields"] = self._operator_fields(requested, added)
                     self._render_never_rendered_clients()
@@ -225,7 +246,12 @@ class AbstractVpn(BaseConfig):
     def _stored_server_state(self):
         if self._state.adding:
             return None
-        stored = type(self)._default_manager.filter(pk=self.pk).values("ca_id", "host", "backend", "config").first()
+        stored = (
+            type(self)
+            ._default_manager.filter(pk=self.pk)
+            .values("ca_id", "host", "backend", "config", "subnet")
+            .first()
+        )
         if stored is not None:
             stored["config"] = self._meta.get_field("config").to_python(stored["config"])
         return stored
@@ -233,10 +259,11 @@ class AbstractVpn(BaseConfig):
     def apply_server_changes(self, stored, update_fields=None):
         """
         Called after saving an existing server with its previously stored
-        ``ca_id``, ``host``, ``backend`` and ``config`` (only the fields in
-        ``update_fields`` count, when given). A new CA re-issues the automatic
-        client certificates (the old ones are revoked) and flags every client
-        config; a new host, backend or configuration regenerates the
+        ``ca_id``, ``host``, ``backend``, ``config`` and ``subnet`` (only the
+        fields in ``update_fields`` count, when given). A new CA re-issues the
+        automatic client certificates (the old ones are revoked) and flags
+        every client config; a new host, backend, configuration or subnet
+        regenerates the
         VPN-client templates that still hold the generated client
         configuration (hand-edited ones are left alone), which flags the
         configs using them.
@@ -251,8 +278,14 @@ class AbstractVpn(BaseConfig):
         if changed("ca", "ca_id"):
             self._reissue_client_certs()
             self.invalidate_client_configs()
-        if changed("host") or changed("backend") or changed("config"):
-            previous = type(self)(id=self.pk, host=stored["host"], backend=stored["backend"], config=stored["config"])
+        if changed("host") or changed("backend") or changed("config") or changed("subnet"):
+            previous = type(self)(
+                id=self.pk,
+                host=stored["host"],
+                backend=stored["backend"],
+                config=stored["config"],
+                subnet=stored["subnet"],
+            )
             self._regenerate_client_templates(previous)
 
     def _vpnclient_model(self):
@@ -297,9 +330,11 @@ class AbstractVpn(BaseConfig):
     def clean(self):
         """
         Requires a configuration with exactly one VPN server instance (of the
-        backend's main property), well-formed DH parameters and a certificate
-        issued by the selected CA. ``config=None`` counts as ``{}``; every
-        error found is reported at once, on its field.
+        backend's main property); for OpenVPN a CA, well-formed DH parameters
+        and a certificate issued by the selected CA; for WireGuard a subnet
+        (``wireguard.clean_server()``). The backend's kind cannot change while
+        the server has clients. ``config=None`` counts as ``{}``; every error
+        found is reported at once, on its field.
         """
         if self.config is None:
             self.config = {}
@@ -313,6 +348,8 @@ class AbstractVpn(BaseConfig):
                 except ValidationError as error:
                     errors = error.update_error_dict(errors)
                     break
+        for field, messages in vpn_kinds.clean_kind(self).items():
+            errors.setdefault(field, []).extend(messages)
         if self.dh and not is_dh_pem(self.dh):
             errors.setdefault("dh", []).append(
                 _("Enter Diffie-Hellman parameters in PEM format (BEGIN DH PARAMETERS).")
@@ -331,7 +368,7 @@ class AbstractVpn(BaseConfig):
             backend = self.backend_class
         except ImportError:
             return  # reported on "backend" by BaseConfig.clean()
-        main_property = backend.__name__.lower()
+        main_property = vpn_kinds.main_property(backend)
         instances = self.config.get(main_property)
         if not isinstance(instances, list) or len(instances) != 1:
             raise ValidationError(
@@ -366,7 +403,8 @@ class AbstractVpn(BaseConfig):
         filled from the context, and with ``include_crl`` the CA's CRL in
         ``crl.pem``, checked through ``crl-verify``). A file of the server's
         own configuration with the same path as a default one replaces it;
-        the other files are added after the defaults.
+        the other files are added after the defaults. A WireGuard server gets
+        its key and address (``wireguard.server_config()``).
         """
         config = deepcopy(self.config) if self.config is not None else {}
         if not isinstance(config, dict) or not self.backend:
@@ -379,7 +417,7 @@ class AbstractVpn(BaseConfig):
         crl_file, crl_property = getattr(backend, "crl_file", None), getattr(backend, "crl_property", None)
         if self.include_crl and crl_file and crl_property:
             defaults.append(deepcopy(crl_file))
-            instances = config.get(backend.__name__.lower())
+            instances = config.get(vpn_kinds.main_property(backend))
             if isinstance(instances, list) and instances and isinstance(instances[0], dict):
                 instances[0].setdefault(crl_property, crl_file["path"])
         own_files = config.get("files")
@@ -387,7 +425,16 @@ class AbstractVpn(BaseConfig):
         own_paths = {item.get("path") for item in own_files if isinstance(item, dict)}
         if defaults or own_files:
             config["files"] = [item for item in defaults if item["path"] not in own_paths] + own_files
+        if wireguard.is_wireguard(backend):
+            config = wireguard.server_config(self, config)
         return config
+
+    def get_backend_instance(self, template_instances=None):
+        """The netjsonconfig backend of ``get_config()``; a WireGuard server's gets its clients (``add_clients()``)."""
+        backend = super().get_backend_instance(template_instances)
+        if wireguard.is_wireguard(type(backend)):
+            wireguard.add_clients(self, backend)
+        return backend
 
     def get_context(self):
         """
@@ -463,7 +510,7 @@ class AbstractVpn(BaseConfig):
     def stored_checksum(self):
         """The checksum of the stored archive while it is current, else ``None``."""
         fingerprint, _sep, checksum = self.checksum_db.partition(":")
-        if checksum and fingerprint == _render_fingerprint() and self.crl_is_current():
+        if checksum and fingerprint == _render_fingerprint() and (not self.ca_id or self.crl_is_current()):
             return checksum
         return None
 
@@ -481,7 +528,8 @@ class AbstractVpn(BaseConfig):
         a rendering overtaken by an invalidation is served but not stored.
         Returns ``(checksum, archive bytes)``.
         """
-        self.get_crl()
+        if self.ca_id:
+            self.get_crl()
         version = self.render_version
         self._drop_backend_cache()
         archive = self.generate().getvalue()
@@ -492,8 +540,18 @@ class AbstractVpn(BaseConfig):
             self.checksum_db, self.archive_db = checksum_db, archive
         return checksum, archive
 
+    @property
+    def is_wireguard(self):
+        """Whether the backend is WireGuard (or VXLAN over WireGuard): no CA, certificates or DH."""
+        try:
+            return wireguard.is_wireguard(self.backend_class)
+        except ImportError:
+            return False
+
     def _get_auto_context_keys(self):
         """Names of the variables a config gets for each of its VPN clients."""
+        if self.is_wireguard:
+            return wireguard.context_keys(self)
         suffix = self.pk.hex
         return {
             "ca_path": f"ca_path_{suffix}",
@@ -508,15 +566,18 @@ class AbstractVpn(BaseConfig):
         """
         NetJSON of a client of this server, whose files point at the variables
         of ``_get_auto_context_keys()``; ``{}`` if the backend cannot do it.
+        For WireGuard see ``wireguard.auto_client()`` (``auto_cert`` does not apply).
         """
         backend = self.backend_class
+        if wireguard.is_wireguard(backend):
+            return wireguard.auto_client(self, backend)
         if not hasattr(backend, "auto_client"):
             return {}
         placeholders = {key: "{{%s}}" % name for key, name in self._get_auto_context_keys().items()}
         if not auto_cert:
             for key in ("cert_path", "cert_contents", "key_path", "key_contents"):
                 del placeholders[key]
-        server = json.loads(json.dumps(self.config[backend.__name__.lower()][0]))
+        server = json.loads(json.dumps(self.config[vpn_kinds.main_property(backend)][0]))
         return backend.auto_client(host=self.host, server=server, **placeholders)
 
     @classmethod
@@ -542,7 +603,9 @@ class AbstractVpn(BaseConfig):
 class AbstractVpnClient(models.Model):
     """
     The VPN servers a config is a client of (the "through" model of
-    ``Config.vpn``), with the client certificate issued for it.
+    ``Config.vpn``), with the client certificate issued for it (OpenVPN) or
+    its key pair, address and VNI (WireGuard, see
+    ``django_netjsonconfig.wireguard``).
     """
 
     config = models.ForeignKey("django_netjsonconfig.Config", on_delete=models.CASCADE)
@@ -555,6 +618,13 @@ class AbstractVpnClient(models.Model):
     )
     #: whether the certificate was created (and is removed) automatically
     auto_cert = models.BooleanField(default=False)
+    #: WireGuard: the client's address in the server's subnet, allocated on creation
+    ip = models.GenericIPAddressField(_("address"), protocol="IPv4", blank=True, null=True, editable=False)
+    #: VXLAN over WireGuard: the tunnel's VXLAN network identifier, allocated on creation
+    vni = models.PositiveIntegerField(_("VNI"), blank=True, null=True, editable=False)
+    #: WireGuard: the client's key pair (base64), created with the client
+    private_key = models.CharField(max_length=44, blank=True, editable=False)
+    public_key = models.CharField(_("public key"), max_length=44, blank=True, editable=False)
 
     #: x509 extensions of the client certificates created automatically
     client_cert_extensions = CLIENT_CERT_EXTENSIONS
@@ -562,6 +632,10 @@ class AbstractVpnClient(models.Model):
     class Meta:
         abstract = True
         unique_together = ("config", "vpn")
+        constraints = [
+            models.UniqueConstraint(fields=["vpn", "ip"], name="%(app_label)s_%(class)s_unique_vpn_ip"),
+            models.UniqueConstraint(fields=["vpn", "vni"], name="%(app_label)s_%(class)s_unique_vpn_vni"),
+        ]
         verbose_name = _("VPN client")
         verbose_name_plural = _("VPN clients")
 
@@ -572,16 +646,25 @@ class AbstractVpnClient(models.Model):
         """
         Issues the client certificate when ``auto_cert`` is set and none is
         attached; the certificate and the row are saved together or not at all.
+        A new client of a WireGuard server gets its key pair, address and VNI
+        instead (``wireguard.allocate()``, which locks the server row until
+        the row is saved and may raise ``ValidationError``).
         """
         created_cert = None
+        allocated = self.vpn.is_wireguard and not self.ip
         try:
             with transaction.atomic():
-                if self.auto_cert and not self.cert_id:
+                if allocated:
+                    wireguard.allocate(self)
+                elif self.auto_cert and not self.cert_id:
                     created_cert = self.cert = self._auto_create_cert()
                 super().save(*args, **kwargs)
         except BaseException:
             if created_cert is not None:
                 self.cert = None
+            if allocated:
+                self.ip = self.vni = None
+                self.private_key = self.public_key = ""
             raise
 
     @classmethod
@@ -589,10 +672,14 @@ class AbstractVpnClient(models.Model):
         """
         Receiver of ``post_delete``: revokes the automatic certificate of a
         removed client (the revoked certificate is kept, detached, so that the
-        CA's CRL lists it) and flags the config, whose VPN files change.
+        CA's CRL lists it) and flags the config, whose VPN files change. A
+        WireGuard server loses a peer: its stored rendering is invalidated.
         """
         config_model = cls._meta.get_field("config").related_model
         config_model.invalidate_checksums(config_model._default_manager.filter(pk=instance.config_id))
+        if instance.public_key:
+            vpn_model = cls._meta.get_field("vpn").related_model
+            vpn_model.invalidate_renderings(vpn_model._default_manager.filter(pk=instance.vpn_id))
         if not instance.auto_cert or not instance.cert_id:
             return
         cert_model = swapper.load_model("django_x509", "Cert")
@@ -630,8 +717,11 @@ class AbstractVpnClient(models.Model):
         that certificate and its key (``client-<vpn uuid hex>.pem``,
         ``key-<vpn uuid hex>.pem``), all under ``NETJSONCONFIG_CERT_PATH``;
         the variable names are those of ``Vpn._get_auto_context_keys()``.
+        A WireGuard client has those of ``wireguard.client_context()``.
         """
         vpn = self.vpn
+        if vpn.is_wireguard:
+            return wireguard.client_context(self)
         keys = vpn._get_auto_context_keys()
         cert_path = app_settings.CERT_PATH
         ca = vpn.ca

@@ -154,6 +154,18 @@ class CreateVpnMixin(ModelsMixin):
             kwargs["ca"] = self._create_ca()
         return self._save(self.vpn_model, defaults, kwargs)
 
+    def _create_wireguard_server(self, **kwargs):
+        """A WireGuard VPN server (``backend`` may name the VXLAN over WireGuard one) on 10.8.0.0/24."""
+        defaults = {
+            "name": "test-wireguard",
+            "host": "wg1.test.com",
+            "backend": "django_netjsonconfig.vpn_backends.Wireguard",
+            "subnet": "10.8.0.0/24",
+            "config": {"wireguard": [{"name": "wg0", "port": 51820}]},
+            "ca": None,
+        }
+        return self._save(self.vpn_model, defaults, kwargs)
+
     def _create_vpn_template(self, vpn=None, **kwargs):
         options = {"name": "vpn-template", "type": "vpn", "auto_cert": True, "config": {}, **kwargs}
         options["vpn"] = vpn or self._create_vpn()

@@ -12,6 +12,7 @@ from django_netjsonconfig.tests import TestMixin
 
 OPENWRT = "netjsonconfig.OpenWrt"
 OPENVPN = "django_netjsonconfig.vpn_backends.OpenVpn"
+WIREGUARD = ("django_netjsonconfig.vpn_backends.Wireguard", "django_netjsonconfig.vpn_backends.VxlanWireguard")
 
 
 class TestSchemaView(TestCase):
@@ -45,7 +46,7 @@ class TestSchemaView(TestCase):
         response = self.client.get(self.url)
         self.assertEqual(response.status_code, 200)
         self.assertEqual(response["Content-Type"], "application/json")
-        self.assertEqual(set(response.json()), {OPENWRT, "netjsonconfig.OpenWisp", OPENVPN})
+        self.assertEqual(set(response.json()), {OPENWRT, "netjsonconfig.OpenWisp", OPENVPN, *WIREGUARD})
 
     def test_hostname_is_optional_and_says_where_it_comes_from(self):
         self._login()
@@ -105,7 +106,7 @@ class TestSchemaView(TestCase):
     @override_settings(NETJSONCONFIG_BACKENDS=((OPENWRT, "OpenWrt"),))
     def test_only_configured_backends_are_served(self):
         self._login()
-        self.assertEqual(set(self.client.get(self.url).json()), {OPENWRT, OPENVPN})
+        self.assertEqual(set(self.client.get(self.url).json()), {OPENWRT, OPENVPN, *WIREGUARD})
 
     def test_response_has_last_modified(self):
         self._login()

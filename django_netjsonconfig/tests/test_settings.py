@@ -18,7 +18,11 @@ OPENVPN = "django_netjsonconfig.vpn_backends.OpenVpn"
 
 DOCUMENTED_DEFAULTS = {
     "BACKENDS": ((OPENWRT, "OpenWRT/LEDE"), ("netjsonconfig.OpenWisp", "OpenWISP Firmware 1.x")),
-    "VPN_BACKENDS": ((OPENVPN, "OpenVPN"),),
+    "VPN_BACKENDS": (
+        (OPENVPN, "OpenVPN"),
+        ("django_netjsonconfig.vpn_backends.Wireguard", "WireGuard"),
+        ("django_netjsonconfig.vpn_backends.VxlanWireguard", "VXLAN over WireGuard"),
+    ),
     "DEFAULT_BACKEND": OPENWRT,
     "DEFAULT_VPN_BACKEND": OPENVPN,
     "REGISTRATION_ENABLED": True,

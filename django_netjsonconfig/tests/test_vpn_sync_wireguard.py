@@ -20,8 +20,7 @@ from django.test import LiveServerTestCase
 
 from django_netjsonconfig.tests.test_vpn_sync import VpnSyncMixin, run_sync_script
 
-#: the netjsonconfig backend that renders a WireGuard server's archive from its NetJSON
-WIREGUARD_BACKEND = "netjsonconfig.Wireguard"
+WIREGUARD_BACKEND = "django_netjsonconfig.vpn_backends.Wireguard"
 
 # wg: "show NAME" succeeds while the pretend interface NAME is up; "syncconf NAME FILE"
 # keeps a copy of FILE; every other call than "show" is recorded
@@ -72,7 +71,7 @@ def wireguard_keys():
 
 
 class WireguardServerMixin(VpnSyncMixin):
-    """A VPN server rendered by netjsonconfig's WireGuard backend from a hand-made NetJSON."""
+    """A WireGuard VPN server whose NetJSON sets its key, address and peers by hand."""
 
     def _wireguard_config(self, name="wg0", address="10.8.0.1/24", port=51820, peers=(), files=()):
         return {
@@ -90,15 +89,15 @@ class WireguardServerMixin(VpnSyncMixin):
 
     def _create_wireguard_vpn(self, **kwargs):
         self.server_private_key = wireguard_keys()[0]
-        vpn = self._create_vpn()
-        self.vpn_model.objects.filter(pk=vpn.pk).update(backend=WIREGUARD_BACKEND)
-        return self._set_wireguard_config(vpn, **kwargs)
+        config = self._wireguard_config(**kwargs)
+        return self._create_vpn(backend=WIREGUARD_BACKEND, ca=None, dh="", subnet="10.0.0.0/8", config=config)
 
     def _set_wireguard_config(self, vpn, **kwargs):
-        """Stores a new NetJSON on the server, as a save would (its rendering is invalidated)."""
-        queryset = self.vpn_model.objects.filter(pk=vpn.pk)
-        queryset.update(config=self._wireguard_config(**kwargs))
-        self.vpn_model.invalidate_renderings(queryset)
+        """Saves a new NetJSON on the server (which invalidates its stored rendering)."""
+        vpn = self._reload(vpn)
+        vpn.config = self._wireguard_config(**kwargs)
+        vpn.full_clean()
+        vpn.save()
         return self._reload(vpn)
 
 

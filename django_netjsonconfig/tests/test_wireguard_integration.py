@@ -30,8 +30,8 @@ from pathlib import Path
 from django.test import LiveServerTestCase, tag
 
 from django_netjsonconfig.tests.test_openvpn_integration import _free_udp_port, _run, _used_networks
+from django_netjsonconfig.tests.test_vpn import VpnTestMixin
 from django_netjsonconfig.tests.test_vpn_sync import run_sync_script
-from django_netjsonconfig.tests.test_vpn_sync_wireguard import WireguardServerMixin, wireguard_keys
 
 #: packets of the ping that runs while the server's peers change (0.2 s apart)
 CONTINUOUS_PINGS = 50
@@ -105,7 +105,7 @@ def _delete_wireguard(interface, namespace=None):
     (USERSPACE_SOCKETS / f"{interface}.sock").unlink(missing_ok=True)
 
 
-class WireguardTunnelMixin(WireguardServerMixin):
+class WireguardTunnelMixin(VpnTestMixin):
     """The host side of the server, two client namespaces (``a`` and ``b``) and their addresses."""
 
     @classmethod
@@ -236,57 +236,6 @@ class WireguardTunnelMixin(WireguardServerMixin):
     def _installed(self):
         """Per installed file: inode (a rename gives a new one) and mtime."""
         return {path.name: (path.stat().st_ino, path.stat().st_mtime_ns) for path in self.server_dir.iterdir()}
-
-
-def _client_conf(private_key, address, server_public_key, endpoint, allowed_ips):
-    return (
-        f"[Interface]\nPrivateKey = {private_key}\nAddress = {address}\n\n"
-        f"[Peer]\nPublicKey = {server_public_key}\nEndpoint = {endpoint}\n"
-        f"AllowedIPs = {allowed_ips}\nPersistentKeepalive = 5\n"
-    )
-
-
-@tag("integration")
-class TestSyncedWireguardServerHandMade(WireguardTunnelMixin, LiveServerTestCase):
-    """
-    The server rendered by netjsonconfig's WireGuard backend from a NetJSON
-    that lists its two peers by hand; the clients' files are written by hand.
-    """
-
-    def setUp(self):
-        super().setUp()
-        self.client_keys = {name: wireguard_keys() for name in self.clients}
-        self.vpn = self._create_wireguard_vpn(**self._server_config("ab"))
-
-    def _server_config(self, names):
-        """The server's NetJSON with the peers ``names``."""
-        peers = [(self.client_keys[name][1], f"{self.clients[name]['tunnel_ip']}/32") for name in names]
-        return {"name": self.interface, "address": f"{self.server_tunnel_ip}/24", "port": self.port, "peers": peers}
-
-    def _client_public_key(self, name):
-        return self.client_keys[name][1]
-
-    def _start_hand_made_client(self, name):
-        server_public_key = subprocess.run(
-            ["wg", "pubkey"], input=self.server_private_key, capture_output=True, text=True, check=True
-        ).stdout.strip()
-        client = self.clients[name]
-        conf = _client_conf(
-            self.client_keys[name][0],
-            f"{client['tunnel_ip']}/{self.tunnel_network.prefixlen}",
-            server_public_key,
-            f"{self.server_ip}:{self.port}",
-            str(self.tunnel_network),
-        )
-        self._start_client(name, conf)
-
-    def test_removed_peer_loses_the_tunnel_the_other_keeps_its_session(self):
-        self.assertIn("installed", self._sync().stdout)
-        for name in self.clients:
-            self.assertNotEqual(self._ping(name, count=1).returncode, 0, "tunnel address reachable without the VPN")
-            self._start_hand_made_client(name)
-            self.assertReaches(name)
-        self.assertRemovalKeepsTheOtherSession(lambda: self._set_wireguard_config(self.vpn, **self._server_config("b")))
 
 
 def documented_bridge_command():

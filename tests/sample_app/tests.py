@@ -29,6 +29,8 @@ NOT_RERUN = {
     "test_openvpn_integration": "creates network namespaces and OpenVPN tunnels, which CI runs alone, once; "
     "an extending app's VPN clients and sync endpoints are covered by test_vpn, test_vpn_sync and "
     ".ci/extending_check.py",
+    "test_wireguard_integration": "creates network namespaces and WireGuard tunnels, which CI runs alone, once; "
+    "the WireGuard sync script is covered by test_vpn_sync_wireguard",
 }
 
 

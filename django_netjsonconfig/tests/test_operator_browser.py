@@ -131,8 +131,10 @@ class TestFleetList(OperatorTestCase):
         expect(page.locator("#djnjc-bulk-counts")).to_contain_text("2 configurations selected")
         page.click("#djnjc-bulk-apply")
         expect(page.locator("ul.messagelist")).to_contain_text("2 configurations changed")
+        page.wait_for_load_state("load")  # the message's icon, which leaving the page would abort
 
         page.goto(self._admin_url(self.config_model, "history", first.pk))
         expect(page.locator("#change-history")).to_contain_text("lan-extra")
+        page.wait_for_load_state("load")
         page.goto(self.live_server_url + reverse("admin:index"))
         expect(page.locator("#recent-actions-module")).to_contain_text("ap-1")

@@ -16,6 +16,7 @@ import ipaddress
 from copy import deepcopy
 
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils.formats import number_format
@@ -199,12 +200,12 @@ class VpnKindAdminMixin:
 
     @admin.display(description=_("subnet usage"))
     def subnet_usage(self, obj):
-        """"3 of 253 client addresses used" (the server takes the first address); "-" for OpenVPN servers."""
+        """How many of the subnet's client addresses are used (the server takes the first); "-" for OpenVPN."""
         if not obj.is_wireguard:
             return "-"
         try:
             subnet = wireguard.parse_subnet(obj.subnet)
-        except Exception:  # noqa: BLE001 - a stored value the form would refuse: shown as unknown
+        except ValidationError:  # a stored value the form would refuse: unknown
             return "-"
         used = getattr(obj, "djnjc_clients", None)
         if used is None:
@@ -249,7 +250,13 @@ class VpnKindAdminMixin:
             "",
             '<tr><td><a href="{}">{}</a></td>' + cells + "</tr>",
             (
-                (reverse(change, args=[config_id]), name, ip, *((vni,) if vxlan else ()), format_html("<code>{}</code>", key))
+                (
+                    reverse(change, args=[config_id]),
+                    name,
+                    ip,
+                    *((vni,) if vxlan else ()),
+                    format_html("<code>{}</code>", key),
+                )
                 for ip, vni, key, config_id, name in rows[: self.vpn_clients_shown]
             ),
         )

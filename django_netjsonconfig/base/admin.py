@@ -47,7 +47,11 @@ from django_netjsonconfig.preview import (
     template_hostname_warning,
 )
 from django_netjsonconfig.variables import SECRET_VARIABLE, used_variables
-from django_netjsonconfig.vpn_admin import VPN_SERVER_DEFAULTS, VpnKindAdminMixin, VpnKindFormMixin
+from django_netjsonconfig.vpn_admin import (  # VPN_SERVER_DEFAULTS: importable from here as before it moved
+    VPN_SERVER_DEFAULTS,  # noqa: F401
+    VpnKindAdminMixin,
+    VpnKindFormMixin,
+)
 from django_netjsonconfig.widgets import JsonSchemaWidget, VariablesWidget
 
 logger = logging.getLogger(__name__)

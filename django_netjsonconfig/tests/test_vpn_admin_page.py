@@ -156,7 +156,10 @@ class TestWireguardClients(VpnPageMixin, TestCase):
         vpn, template = self._server(backend=VXLAN, config={"wireguard": [{"name": "wg0", "port": 51820}]})
         configs = self._devices(template, 2)
         table = clients_table(self._change_page(vpn))
-        self.assertEqual([(row[0], row[1], row[2]) for row in table], [(configs[0].name, "10.8.0.2", "1"), (configs[1].name, "10.8.0.3", "2")])
+        self.assertEqual(
+            [(row[0], row[1], row[2]) for row in table],
+            [(configs[0].name, "10.8.0.2", "1"), (configs[1].name, "10.8.0.3", "2")],
+        )
 
     def test_server_without_clients_says_how_to_get_some(self):
         response = self._change_page(self._create_wireguard_server())

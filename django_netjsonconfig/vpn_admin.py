@@ -107,6 +107,14 @@ def backends_data():
     return data
 
 
+class VpnServerListFilter(admin.RelatedFieldListFilter):
+    """The configuration list's filter by VPN server (``("vpn", VpnServerListFilter)``): the clients of one server."""
+
+    def __init__(self, field, request, params, model, model_admin, field_path):
+        super().__init__(field, request, params, model, model_admin, field_path)
+        self.title = _("VPN server")
+
+
 class VpnKindFormMixin:
     """
     Starts a new server from the configuration of the default backend's kind

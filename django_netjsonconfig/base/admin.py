@@ -51,6 +51,7 @@ from django_netjsonconfig.vpn_admin import (  # VPN_SERVER_DEFAULTS: importable 
     VPN_SERVER_DEFAULTS,  # noqa: F401
     VpnKindAdminMixin,
     VpnKindFormMixin,
+    VpnServerListFilter,
 )
 from django_netjsonconfig.widgets import JsonSchemaWidget, VariablesWidget
 
@@ -479,7 +480,7 @@ class AbstractConfigAdmin(FleetListMixin, FleetActionsMixin, BaseConfigAdmin):
         RenderErrorFilter,
         CertificateExpiryFilter,
         "templates",
-        "vpn",
+        ("vpn", VpnServerListFilter),
         "created",
     ]
     actions = ["mark_modified", "add_template", "remove_template", "apply_default_templates"]

@@ -179,6 +179,7 @@ class TestWireguardClients(VpnPageMixin, TestCase):
         self.assertContains(response, f'href="{link}"')
         listed = self.client.get(link)
         self.assertEqual(listed.status_code, 200)
+        self.assertContains(listed, "By VPN server")
         self.assertEqual(
             sorted(config.name for config in listed.context["cl"].result_list), [config.name for config in configs]
         )

@@ -27,12 +27,10 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from jsonfield.forms import JSONField
-from netjsonconfig import OpenVpn
 from netjsonconfig.exceptions import NetJsonConfigException
 
 from django_netjsonconfig import fleet, tasks
 from django_netjsonconfig import settings as app_settings
-from django_netjsonconfig.backends import load_backend
 from django_netjsonconfig.base.base import FORM_TEMPLATES
 from django_netjsonconfig.base.config import get_random_mac
 from django_netjsonconfig.bulk_admin import FleetActionsMixin
@@ -49,6 +47,12 @@ from django_netjsonconfig.preview import (
     template_hostname_warning,
 )
 from django_netjsonconfig.variables import SECRET_VARIABLE, used_variables
+from django_netjsonconfig.vpn_admin import (  # VPN_SERVER_DEFAULTS: importable from here as before it moved
+    VPN_SERVER_DEFAULTS,  # noqa: F401
+    VpnKindAdminMixin,
+    VpnKindFormMixin,
+    VpnServerListFilter,
+)
 from django_netjsonconfig.widgets import JsonSchemaWidget, VariablesWidget
 
 logger = logging.getLogger(__name__)
@@ -80,6 +84,7 @@ class BaseConfigAdmin(ModelAdmin):
             "django-netjsonconfig/js/unsaved_changes.js",
             "django-netjsonconfig/js/switcher.js",
             "django-netjsonconfig/js/default_templates.js",
+            "django-netjsonconfig/js/vpn_backend.js",
         ]
 
     def get_fields(self, request, obj=None):
@@ -475,6 +480,7 @@ class AbstractConfigAdmin(FleetListMixin, FleetActionsMixin, BaseConfigAdmin):
         RenderErrorFilter,
         CertificateExpiryFilter,
         "templates",
+        ("vpn", VpnServerListFilter),
         "created",
     ]
     actions = ["mark_modified", "add_template", "remove_template", "apply_default_templates"]
@@ -773,48 +779,11 @@ class AbstractTemplateAdmin(BaseConfigAdmin):
         return text
 
 
-#: the configuration a new VPN server starts from in the admin (the files
-#: holding the certificates are added when rendering, see ``get_config()``)
-VPN_SERVER_DEFAULTS = {
-    "openvpn": [
-        {
-            "name": "default",
-            "mode": "server",
-            "proto": "udp",
-            "port": 1194,
-            "dev": "tun0",
-            "dev_type": "tun",
-            "tls_server": True,
-            "ca": "ca.pem",
-            "cert": "cert.pem",
-            "key": "key.pem",
-            "dh": "dh.pem",
-            "server": "10.8.0.0 255.255.255.0",
-            "topology": "subnet",
-            "keepalive": "10 120",
-            "cipher": "AES-256-GCM",
-            "auth": "SHA256",
-            "persist_key": True,
-            "persist_tun": True,
-            "status": "/var/log/openvpn-status.log 10",
-            "status_version": 1,
-            "verb": 3,
-        }
-    ]
-}
-
-
-def _is_openvpn(path):
-    try:
-        return issubclass(load_backend(path), OpenVpn)
-    except ImportError:
-        return False
-
-
-class AbstractVpnForm(UniqueErrorsMixin, forms.ModelForm):
+class AbstractVpnForm(VpnKindFormMixin, UniqueErrorsMixin, forms.ModelForm):
     """
     Model form of VPN servers; preselects NETJSONCONFIG_DEFAULT_VPN_BACKEND
-    and, for the OpenVPN backend, starts from ``VPN_SERVER_DEFAULTS``.
+    and starts from the configuration of its kind (``VPN_SERVER_DEFAULTS``
+    for OpenVPN, see ``vpn_admin.SERVER_DEFAULTS``).
     """
 
     class Meta:
@@ -822,25 +791,19 @@ class AbstractVpnForm(UniqueErrorsMixin, forms.ModelForm):
         widgets = {"dh": forms.HiddenInput, "config": JsonSchemaWidget}
         field_classes = {"config": NetJsonFormField}
 
-    def __init__(self, *args, **kwargs):
-        default = app_settings.DEFAULT_VPN_BACKEND
-        if "initial" in kwargs and kwargs.get("instance") is None:
-            if default:
-                kwargs["initial"].setdefault("backend", default)
-            if default and _is_openvpn(default):
-                kwargs["initial"].setdefault("config", deepcopy(VPN_SERVER_DEFAULTS))
-        super().__init__(*args, **kwargs)
 
-
-class AbstractVpnAdmin(BaseConfigAdmin):
+class AbstractVpnAdmin(VpnKindAdminMixin, BaseConfigAdmin):
     """
     Admin of VPN servers, to register with a concrete Vpn model and a
     ``form`` subclassing ``AbstractVpnForm`` with that model in its ``Meta``;
-    new OpenVPN servers start from ``VPN_SERVER_DEFAULTS``. The list shows
-    when the CA and the server certificate expire.
+    new servers start from the configuration of their kind. A server's page
+    has the fields of its backend (``vpn_admin``), a WireGuard server's its
+    public key, subnet usage and clients too. The list shows the backend,
+    the subnet usage of WireGuard servers and when the CA and the server
+    certificate expire.
     """
 
-    list_display = ["name", "backend", "ca_expiry", "cert_expiry", "created", "modified"]
+    list_display = ["name", "backend", "subnet_usage", "ca_expiry", "cert_expiry", "created", "modified"]
     list_select_related = ["ca", "cert"]
 
     @admin.display(description=_("CA expires"), ordering="ca__validity_end")
@@ -853,17 +816,18 @@ class AbstractVpnAdmin(BaseConfigAdmin):
 
     list_filter = ["backend", "ca", "created"]
     search_fields = ["id", "name", "host"]
+    #: the fields of one kind of server only show for it (``vpn_admin.KIND_FIELDS``)
     fields = [
         "name",
         "host",
+        "backend",
         "ca",
         "cert",
-        "key",
         "include_crl",
-        "backend",
-        "subnet",
-        "notes",
         "dh",
+        "subnet",
+        "key",
+        "notes",
         "config",
         "created",
         "modified",

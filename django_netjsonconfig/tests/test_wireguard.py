@@ -4,6 +4,7 @@ VNIs of their clients, the server's archive and when it changes, the
 variables of the devices' configurations.
 """
 
+import hashlib
 import json
 import shutil
 import subprocess
@@ -284,12 +285,17 @@ class TestServerInvalidation(WireguardMixin, TestCase):
         self.assertNotEqual(self._checksum(vpn).content, before)
         self.assertNotIn(key, self._archive(vpn)["wg0.conf"][1])
 
-    def test_unchanged_server_keeps_its_checksum(self):
-        vpn, template = self._server()
+    def test_unchanged_server_keeps_its_checksum_and_archive(self):
+        vpn, template = self._server(backend=VXLAN)
         self._devices(template, 2)
         first = self._checksum(vpn).content
         self.assertEqual(self._checksum(vpn).content, first)
         self.assertEqual(self._vpn_updates(lambda: self._checksum(vpn)), [])
+        download = self._download(vpn).content
+        self.assertEqual(hashlib.md5(download).hexdigest(), first.decode())
+        self.vpn_model.invalidate_renderings(self.vpn_model.objects.filter(pk=vpn.pk))
+        self.assertEqual(self._checksum(vpn).content, first)  # rendered again: the same bytes
+        self.assertEqual(self._download(vpn).content, download)
 
     def test_openvpn_server_is_not_updated_by_a_new_client(self):
         template = self._create_vpn_template()

@@ -391,7 +391,7 @@ class AbstractVpn(BaseConfig):
 
     def _clean_variables(self):
         """Refuses variables that are defined nowhere, as for devices (they would be served literally)."""
-        defined = set(app_settings.CONTEXT) | set(SERVER_VARIABLES)
+        defined = set(app_settings.CONTEXT) | (set() if self.is_wireguard else set(SERVER_VARIABLES))
         undefined = sorted(used_variables(self.config) - defined)
         if undefined:
             raise ValidationError({"config": [undefined_message(name) for name in undefined]})

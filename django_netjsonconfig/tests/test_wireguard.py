@@ -105,6 +105,13 @@ class TestServerValidation(WireguardMixin, TestCase):
         errors = self._errors(config={"wireguard": []})
         self.assertIn('exactly one "wireguard"', errors["config"][0])
 
+    def test_server_files_cannot_use_the_openvpn_file_variables(self):
+        config = {
+            "wireguard": [{"name": "wg0", "port": 51820}],
+            "files": [{"path": "ca.pem", "mode": "0644", "contents": "{{ ca }}"}],
+        }
+        self.assertEqual(self._errors(config=config)["config"], ["variable `ca` is not defined"])
+
     def test_wireguard_server_takes_no_ca(self):
         self.assertIn("uses no CA", self._errors(ca=self._create_ca())["ca"][0])
 

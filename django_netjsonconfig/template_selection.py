@@ -49,6 +49,7 @@ from contextlib import contextmanager
 from django.db import models, transaction
 from django.db.models.fields.related_descriptors import ManyToManyDescriptor
 from django.utils.functional import cached_property
+from django.utils.translation import gettext
 from sortedm2m.fields import SortedManyToManyDescriptor, SortedManyToManyField
 
 #: ``m2m_changed`` actions after which the configs concerned are re-rendered
@@ -186,10 +187,10 @@ def _checked_reverse_manager(base_manager):
 
 
 class TemplateRelation:
-    """Base of the through model of ``TemplatesField``: a row reads as its template's name (admin delete pages)."""
+    """Base of the through model of ``TemplatesField``: a row reads "Relationship with <template>" (as in 0.12)."""
 
     def __str__(self):
-        return self.template.name
+        return gettext("Relationship with {0}").format(self.template.name)
 
 
 class TemplatesField(SortedManyToManyField):

@@ -21,8 +21,34 @@ _STARTED = timezone.now().replace(microsecond=0)
 HOSTNAME_HELP = "Optional: without it the hostname is the configuration's name (a template's hostname is not used)."
 
 
+def _single_not(node):
+    """
+    ``node`` with the ``not`` members of each ``allOf`` joined into one
+    ``{"not": {"anyOf": [...]}}`` (the same constraint). json-editor merges
+    the members of an ``allOf`` into one schema, and two of them would merge
+    into a single ``not`` of both conditions: OpenVPN's "Server (manual)"
+    (neither ``server`` nor ``server_bridge``) then matched a routed server
+    too, and the form reported it as valid against 2 of the schemas.
+    """
+    if isinstance(node, list):
+        return [_single_not(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    node = {key: _single_not(value) for key, value in node.items()}
+    members = node.get("allOf")
+    if isinstance(members, list):
+        negated = [member["not"] for member in members if isinstance(member, dict) and "not" in member]
+        if len(negated) > 1:
+            kept = [
+                {key: value for key, value in member.items() if key != "not"} if isinstance(member, dict) else member
+                for member in members
+            ]
+            node["allOf"] = [member for member in kept if member != {}] + [{"not": {"anyOf": negated}}]
+    return node
+
+
 def _editor_schema(path, is_vpn):
-    schema = deepcopy(load_backend(path).schema)
+    schema = _single_not(deepcopy(load_backend(path).schema))
     general = schema.get("properties", {}).get("general")
     if isinstance(general, dict) and "hostname" in general.get("properties", {}):
         # the hostname comes from the config's name unless the configuration sets one

@@ -37,7 +37,11 @@ class JsonSchemaWidget(AdminTextareaWidget):
         )
         return forms.Media(
             css={"all": ["django-netjsonconfig/css/editor.css"]},
-            js=[forms.Script("django-netjsonconfig/vendor/editor-libs.min.js", defer=True), widget_js],
+            js=[
+                forms.Script("django-netjsonconfig/vendor/editor-libs.min.js", defer=True),
+                forms.Script("django-netjsonconfig/js/stored_choices.js", defer=True),
+                widget_js,
+            ],
         )
 
     def schema_url(self):

@@ -1,17 +1,23 @@
 """
 Admin pages in a real browser (Debian's headless Chromium driven by
 Playwright against a live server), for what only a browser can tell: the
-fleet list fits a 1366 pixels wide window and shows only failures in red.
+fleet list fits a 1366 pixels wide window and shows only failures in red;
+the "Clone selected templates" action from the list.
 Any JavaScript error, failed request or HTTP error fails the test.
 """
+
+import json
+import re
 
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from django_netjsonconfig import fleet
 from django_netjsonconfig.tests import TestMixin
 from django_netjsonconfig.tests.test_browser import ChromiumLiveServerTestCase
+from django_netjsonconfig.tests.test_editor_browser import EditorTestCase
 
 #: Django's error colour (``--error-fg`` of the light theme)
 RED = "rgb(186, 33, 33)"
@@ -83,3 +89,44 @@ class TestFleetListInBrowser(TestMixin, ChromiumLiveServerTestCase):
         self.assertNotIn(RED, colors(pending))
         self.assertIn(RED, colors(failed))
         self.assertIn(RED, colors(broken))
+
+
+class TestCloneTemplatesInBrowser(EditorTestCase):
+    WIFI = {
+        "interfaces": [
+            {
+                "name": "wlan0",
+                "type": "wireless",
+                "wireless": {"mode": "access_point", "radio": "radio0", "ssid": "lab"},
+            }
+        ],
+        "general": {"timezone": "Europe/Rome"},
+    }
+
+    def test_the_clone_action_lists_the_copy_and_opens_the_same_configuration(self):
+        page = self.page
+        source = self._create_template(name="wifi", config=self.WIFI, default_values={"site": "lobby"})
+        self._create_template(name="other")
+        opts = self.template_model._meta
+        page.goto(self.live_server_url + reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"))
+        page.locator(f"#result_list input.action-select[value='{source.pk}']").check()
+        actions = page.locator("#changelist-form .actions").first
+        actions.locator("select[name='action']").select_option(label="Clone selected templates")
+        with page.expect_navigation():
+            actions.get_by_role("button", name="Go").click()
+        expect(page.locator(".messagelist .success")).to_contain_text("1 template cloned: wifi (copy).")
+        names = page.locator("#result_list tbody th a")
+        expect(names.filter(has_text="wifi (copy)")).to_have_count(1)
+        self.assertEqual(sorted(names.all_inner_texts()), ["other", "wifi", "wifi (copy)"])
+        # the copy opens with the same configuration in the editor
+        with page.expect_navigation():
+            names.filter(has_text="wifi (copy)").click()
+        page.wait_for_selector("#id_config_jsoneditor[data-ready]")
+        expect(page.locator("#id_name")).to_have_value("wifi (copy)")
+        expect(page.get_by_role("textbox", name=re.compile(r"^ssid$", re.I))).to_have_value("lab")
+        expect(page.locator("[name='root[interfaces][0][name]']")).to_have_value("wlan0")
+        expect(page.locator("[name='root[general][timezone]']")).to_have_value("Europe/Rome")
+        self.assertEqual(self._config_value(), self.WIFI)
+        page.click(".advanced-mode")
+        expect(page.locator(".djnjc-codeeditor .cm-content")).to_contain_text('"ssid": "lab"')
+        self.assertEqual(json.loads(page.locator(".djnjc-codeeditor .cm-content").inner_text()), self.WIFI)

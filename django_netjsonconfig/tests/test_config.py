@@ -388,10 +388,10 @@ class TestTemplateOrder(TestMixin, TestCase):
         config.templates.clear()
         self.assertEqual(list(config.templates.all()), [])
 
-    def test_through_rows_show_template_name(self):
+    def test_through_rows_read_as_a_relationship_with_the_template(self):
         first, _second = self._templates()
         config = self._create_config(templates=[first])
-        self.assertEqual(str(config.templates.through.objects.get()), "first")
+        self.assertEqual(str(config.templates.through.objects.get()), "Relationship with first")
 
 
 class TestTemplateConflicts(TestMixin, TestCase):

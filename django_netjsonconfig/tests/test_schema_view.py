@@ -4,8 +4,10 @@ from django.contrib.auth import get_user_model
 from django.test import TestCase, override_settings
 from django.urls import reverse
 from django.utils.http import http_date, parse_http_date
+from jsonschema import Draft4Validator
 from netjsonconfig import OpenWrt
 
+from django_netjsonconfig.backends import load_backend
 from django_netjsonconfig.tests import TestMixin
 
 OPENWRT = "netjsonconfig.OpenWrt"
@@ -66,6 +68,35 @@ class TestSchemaView(TestCase):
         self.assertEqual([tunnel[name]["default"] for name in ("ca", "cert", "key")], ["ca.pem", "cert.pem", "key.pem"])
         # the server's default files are added when rendering, the editor does not write them
         self.assertNotIn("default", schemas[OPENVPN]["properties"]["files"])
+
+    def test_vpn_server_schema_accepts_and_refuses_what_the_backend_does(self):
+        self._login()
+        served = self.client.get(self.url).json()[OPENVPN]
+        # json-editor merges an allOf into one schema: "Server (manual)" has a single "not"
+        manual = served["definitions"]["server_manual"]["allOf"]
+        self.assertEqual(len([member for member in manual if "not" in member]), 1)
+        base = {
+            "name": "default",
+            "mode": "server",
+            "proto": "udp",
+            "dev": "tun0",
+            "dev_type": "tun",
+            "tls_server": True,
+        }
+        base.update(ca="ca.pem", cert="cert.pem", key="key.pem", dh="dh.pem")
+        servers = {
+            "routed": {**base, "server": "10.8.0.0 255.255.255.0"},
+            "bridged": {**base, "dev": "tap0", "dev_type": "tap", "server_bridge": "10.8.0.4 255.255.255.0"},
+            "manual": base,
+            "routed and bridged": {**base, "server": "10.8.0.0 255.255.255.0", "server_bridge": ""},
+        }
+        backend = Draft4Validator(load_backend(OPENVPN).schema)
+        editor = Draft4Validator(served)
+        for name, server in servers.items():
+            with self.subTest(server=name):
+                config = {"openvpn": [server]}
+                self.assertEqual(editor.is_valid(config), backend.is_valid(config))
+                self.assertEqual(editor.is_valid(config), name != "routed and bridged")
 
     def test_library_schema_is_not_modified(self):
         self._login()

@@ -139,8 +139,10 @@ class TestOldSchemaNames(TestCase):
         self.assertIn("interfaces", available_schemas["netjsonconfig.OpenWrt"]["properties"])
         self.assertIn("django_netjsonconfig.vpn_backends.OpenVpn", available_schemas)
         self.assertEqual(json.loads(available_schemas_json), available_schemas)
-        # the hostname comes from the config's name: never asked in the editor
-        self.assertNotIn("hostname", available_schemas[OPENWISP]["properties"]["general"]["properties"])
+        # the hostname comes from the config's name unless set: offered, never required
+        general = available_schemas[OPENWISP]["properties"]["general"]
+        self.assertIn("hostname", general["properties"])
+        self.assertNotIn("hostname", general.get("required", []))
 
 
 class TestFormMessages(AdminTestMixin, TestCase):

@@ -412,6 +412,8 @@
         Object.values(this.formEditor.editors || {}).forEach((editor) => {
           if (editor && editor.input && editor.theme) editor.theme.removeInputError(editor.input)
         })
+        // a stored value none of a list's choices (an unknown timezone) is shown as itself, with an error
+        if (window.djnjcStoredChoices) window.djnjcStoredChoices.mark(this.formEditor, value)
         const menu = this.formEditor.root && this.formEditor.root.addproperty_button
         if (menu) menu.textContent = gettext('Configuration Menu')
         this.markPlaceholders()
@@ -565,6 +567,8 @@
         parent: this.codeHolder,
         extensions: [
           cm.basicSetup,
+          // light, or One Dark in the admin's dark mode (system preference or theme toggle)
+          cm.followAdminTheme(),
           cm.indentUnit.of('    '),
           cm.keymap.of([cm.indentWithTab]),
           cm.json(),

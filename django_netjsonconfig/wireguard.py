@@ -79,11 +79,6 @@ def generate_key_pair():
     return base64.b64encode(private_raw).decode(), _raw_key(private.public_key())
 
 
-def public_key_of(private_key):
-    """The public key (base64) of a base64 private key, as ``wg pubkey`` derives it."""
-    return _raw_key(X25519PrivateKey.from_private_bytes(base64.b64decode(private_key)).public_key())
-
-
 def parse_subnet(value):
     """
     The ``IPv4Network`` a server's ``subnet`` holds; raises ``ValidationError``
@@ -173,9 +168,9 @@ def no_free_address_message(vpn):
 def clean_server(vpn):
     """
     ``{field: [messages]}``: the checks of a WireGuard server besides its
-    NetJSON: a valid subnet holding its current clients, no CA or
-    certificate (WireGuard uses none), and no change of backend kind while
-    clients exist (their keys, addresses and VNIs belong to the kind).
+    schema: a valid subnet (normalised) holding its current clients, no CA
+    or certificate (WireGuard uses none), a public key of its own for each
+    peer written in its NetJSON.
     """
     errors = {}
     if vpn.ca_id:
@@ -308,7 +303,7 @@ def auto_client(vpn, backend_class):
     the device's key, address and VNI and the server's public key are the
     variables of ``context_keys()``.
     """
-    instance = json.loads(json.dumps(vpn.config[backend_class.vpn_property][0]))
+    instance = json.loads(json.dumps(vpn.config[getattr(backend_class, "vpn_property", "wireguard")][0]))
     keys = context_keys(vpn)
     subnet = _subnet_or_none(vpn.subnet)
     options = {
@@ -385,7 +380,9 @@ def pending_context(client):
         keys["public_key"]: PENDING_KEY,
     }
     if is_vxlan(vpn.backend_class):
-        context[keys["vni"]] = str(lowest_free_vni(vni_start(vpn.config), (vni for _ip, vni in rows if vni)))
+        context[keys["vni"]] = str(
+            lowest_free_vni(vni_start(vpn.config), (vni for _ip, vni in rows if vni is not None))
+        )
     return context
 
 

@@ -29,7 +29,7 @@ from django.utils.translation import ngettext
 from jsonfield.forms import JSONField
 from netjsonconfig.exceptions import NetJsonConfigException
 
-from django_netjsonconfig import fleet, tasks
+from django_netjsonconfig import fleet, tasks, vpn_kinds
 from django_netjsonconfig import settings as app_settings
 from django_netjsonconfig.base.base import FORM_TEMPLATES
 from django_netjsonconfig.base.config import get_random_mac
@@ -243,8 +243,13 @@ class BaseConfigAdmin(ModelAdmin):
         for name in ("config", *VARIABLES_FIELDS):
             if isinstance(kwargs.get(name), str):
                 kwargs[name] = parse_json(kwargs[name], object_pairs_hook=OrderedDict) if kwargs[name].strip() else {}
-        # a saved config is previewed with its VPN clients (and certificates)
-        pk = unique_values.get(self.model._meta.pk.attname) if hasattr(self.model, "sync_vpn_clients") else None
+        # a saved config is previewed with its VPN clients (and certificates),
+        # a saved WireGuard server with its key pair and clients
+        with_saved = hasattr(self.model, "sync_vpn_clients") or (
+            getattr(self.model, "__vpn__", False)
+            and vpn_kinds.vpn_kind(data.get("backend") or "") not in (None, "openvpn")
+        )
+        pk = unique_values.get(self.model._meta.pk.attname) if with_saved else None
         instance = saved_or_new(self.model, kwargs, pk)
         # the real values, so that variables ({{ name }}) validate as rendered;
         # uniqueness is not checked by a preview, and missing values get

@@ -202,8 +202,9 @@ class AbstractVpn(BaseConfig):
     def save(self, *args, **kwargs):
         """
         Creates the server certificate and the DH parameters (for WireGuard,
-        the key pair) when missing, all in one transaction (a failed save leaves no certificate behind). On
-        changes, the devices using this server are updated: see
+        the key pair) when missing, all in one transaction (a failed save
+        leaves no certificate behind). On changes, the devices using this
+        server are updated: see
         ``apply_server_changes()``; the stored rendering of the server is
         invalidated (``invalidate_renderings()``). An update never writes the
         columns of the sync endpoints (``SYNC_FIELDS``), so a concurrent
@@ -263,9 +264,8 @@ class AbstractVpn(BaseConfig):
         fields in ``update_fields`` count, when given). A new CA re-issues the
         automatic client certificates (the old ones are revoked) and flags
         every client config; a new host, backend, configuration or subnet
-        regenerates the
-        VPN-client templates that still hold the generated client
-        configuration (hand-edited ones are left alone), which flags the
+        regenerates the VPN-client templates that still hold the generated
+        client configuration (hand-edited ones are left alone), which flags the
         configs using them.
         """
 
@@ -391,7 +391,7 @@ class AbstractVpn(BaseConfig):
 
     def _clean_variables(self):
         """Refuses variables that are defined nowhere, as for devices (they would be served literally)."""
-        defined = set(app_settings.CONTEXT) | set(SERVER_VARIABLES)
+        defined = set(app_settings.CONTEXT) | (set() if self.is_wireguard else set(SERVER_VARIABLES))
         undefined = sorted(used_variables(self.config) - defined)
         if undefined:
             raise ValidationError({"config": [undefined_message(name) for name in undefined]})

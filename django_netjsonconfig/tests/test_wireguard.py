@@ -4,6 +4,7 @@ VNIs of their clients, the server's archive and when it changes, the
 variables of the devices' configurations.
 """
 
+import hashlib
 import json
 import shutil
 import subprocess
@@ -103,6 +104,13 @@ class TestServerValidation(WireguardMixin, TestCase):
     def test_server_needs_one_wireguard_instance(self):
         errors = self._errors(config={"wireguard": []})
         self.assertIn('exactly one "wireguard"', errors["config"][0])
+
+    def test_server_files_cannot_use_the_openvpn_file_variables(self):
+        config = {
+            "wireguard": [{"name": "wg0", "port": 51820}],
+            "files": [{"path": "ca.pem", "mode": "0644", "contents": "{{ ca }}"}],
+        }
+        self.assertEqual(self._errors(config=config)["config"], ["variable `ca` is not defined"])
 
     def test_wireguard_server_takes_no_ca(self):
         self.assertIn("uses no CA", self._errors(ca=self._create_ca())["ca"][0])
@@ -284,12 +292,17 @@ class TestServerInvalidation(WireguardMixin, TestCase):
         self.assertNotEqual(self._checksum(vpn).content, before)
         self.assertNotIn(key, self._archive(vpn)["wg0.conf"][1])
 
-    def test_unchanged_server_keeps_its_checksum(self):
-        vpn, template = self._server()
+    def test_unchanged_server_keeps_its_checksum_and_archive(self):
+        vpn, template = self._server(backend=VXLAN)
         self._devices(template, 2)
         first = self._checksum(vpn).content
         self.assertEqual(self._checksum(vpn).content, first)
         self.assertEqual(self._vpn_updates(lambda: self._checksum(vpn)), [])
+        download = self._download(vpn).content
+        self.assertEqual(hashlib.md5(download).hexdigest(), first.decode())
+        self.vpn_model.invalidate_renderings(self.vpn_model.objects.filter(pk=vpn.pk))
+        self.assertEqual(self._checksum(vpn).content, first)  # rendered again: the same bytes
+        self.assertEqual(self._download(vpn).content, download)
 
     def test_openvpn_server_is_not_updated_by_a_new_client(self):
         template = self._create_vpn_template()

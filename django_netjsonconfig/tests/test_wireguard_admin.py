@@ -90,6 +90,24 @@ class TestWireguardServerAdmin(WireguardAdminMixin, TestCase):
             self.assertNotContains(response, client.private_key)
         self.assertContains(pages[1], 'name="subnet"')
 
+    def test_preview_of_the_server_lists_its_clients(self):
+        vpn, template = self._server()
+        (config,) = self._devices(template, 1)
+        data = self._vpn_form(name=vpn.name, key=vpn.key, config=json.dumps(vpn.config))
+        data["id"] = vpn.pk.hex
+        response = self.client.post(self._url(self.vpn_model, "preview"), data)
+        self.assertEqual(response.status_code, 200, response.content[:300])
+        conf = {path: (mode, text) for path, mode, text in preview_files(response)}["/wg0.conf"]
+        self.assertEqual(conf[0], "0600")
+        self.assertIn(f"PublicKey = {self._vpnclient(config).public_key}", conf[1])
+
+    def test_preview_of_a_new_server_answers(self):
+        response = self.client.post(self._url(self.vpn_model, "preview"), self._vpn_form())
+        self.assertEqual(response.status_code, 200, response.content[:300])
+        self.assertIn(
+            "Address = 10.8.0.1/24", {path: text for path, _mode, text in preview_files(response)}["/wg0.conf"]
+        )
+
     def test_saving_the_server_through_the_change_form_keeps_its_keys(self):
         vpn = self._create_wireguard_server()
         data = self._vpn_form(name=vpn.name, key=vpn.key, config=json.dumps(vpn.config), subnet="10.8.0.0/16")

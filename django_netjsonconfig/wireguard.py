@@ -31,6 +31,7 @@ import socket
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from django.core.exceptions import ValidationError
+from django.db import connections, router, transaction
 from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
 from netjsonconfig import OpenWrt
@@ -429,7 +430,14 @@ def full_server_errors(config, templates):
     if not vpn_ids or not paths:
         return []
     vpn_model = config._meta.get_field("vpn").related_model
-    servers = list(vpn_model._default_manager.filter(pk__in=vpn_ids, backend__in=paths).only("pk", "name", "subnet"))
+    servers = vpn_model._default_manager.filter(pk__in=vpn_ids, backend__in=paths).only("pk", "name", "subnet")
+    database = router.db_for_write(vpn_model)
+    if transaction.get_connection(database).in_atomic_block and connections[database].features.has_select_for_update:
+        # checked inside the transaction that saves (an admin form, a registration): the servers stay
+        # locked until it ends, so a concurrent save cannot take the last address between this check
+        # and the allocation (which would fail after the form was accepted)
+        servers = servers.select_for_update().order_by("pk")
+    servers = list(servers)
     if not servers:
         return []
     clients = type(config)._vpnclient_model()._default_manager.filter(vpn__in=servers).exclude(ip=None)

@@ -25,7 +25,8 @@ def main():
     # test labels are dotted module paths (or file paths); option values are not
     labels = [arg for arg in args if not arg.startswith("-") and ("." in arg or "/" in arg)]
     default_label = "tests.sample_app" if os.environ.get("SAMPLE_APP") else "django_netjsonconfig"
-    argv = ["manage.py", "test", "--shuffle", "--parallel", os.environ.get("TEST_PARALLEL", "1")]
+    # --noinput: a test database left by an interrupted run is replaced instead of prompting
+    argv = ["manage.py", "test", "--noinput", "--shuffle", "--parallel", os.environ.get("TEST_PARALLEL", "1")]
     argv += args if labels else [*args, default_label]
     execute_from_command_line(argv)
 

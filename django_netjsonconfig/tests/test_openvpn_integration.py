@@ -67,16 +67,27 @@ def _used_networks():
     return networks
 
 
-def _random_networks():
-    """A /30 for the veth link and a /24 for the tunnel, unused on this host."""
+def unused_networks(*prefix_lengths):
+    """
+    One network per prefix length, in consecutive /24s of a random
+    ``10.x.y.0`` (``10.x.y.0/<first>``, ``10.x.y+1.0/<second>``, ...), none
+    overlapping a route of this host.
+    """
     used = _used_networks()
     for _attempt in range(50):
-        second, third = random.randint(64, 191), random.randint(0, 254)
-        link = ipaddress.ip_network(f"10.{second}.{third}.0/30")
-        tunnel = ipaddress.ip_network(f"10.{second}.{third + 1}.0/24")
-        if not any(link.overlaps(net) or tunnel.overlaps(net) for net in used):
-            return link, tunnel
+        second, third = random.randint(64, 191), random.randint(0, 256 - len(prefix_lengths))
+        networks = [
+            ipaddress.ip_network(f"10.{second}.{third + index}.0/{length}")
+            for index, length in enumerate(prefix_lengths)
+        ]
+        if not any(network.overlaps(net) for net in used for network in networks):
+            return networks
     raise RuntimeError("no free private network found for the test")
+
+
+def _random_networks():
+    """A /30 for the veth link and a /24 for the tunnel, unused on this host."""
+    return unused_networks(30, 24)
 
 
 def _free_udp_port(address):

@@ -15,7 +15,6 @@ subnets) is random, so parallel runs do not collide; everything started is
 stopped in cleanups.
 """
 
-import ipaddress
 import os
 import random
 import secrets
@@ -29,7 +28,7 @@ from pathlib import Path
 
 from django.test import LiveServerTestCase, tag
 
-from django_netjsonconfig.tests.test_openvpn_integration import _free_udp_port, _run, _used_networks
+from django_netjsonconfig.tests.test_openvpn_integration import _free_udp_port, _run, unused_networks
 from django_netjsonconfig.tests.test_vpn import VpnTestMixin
 from django_netjsonconfig.tests.test_vpn_sync import run_sync_script
 
@@ -68,15 +67,8 @@ def missing_requirement():
 
 def _random_networks():
     """Two /30 links (clients a and b), a /24 for the tunnel and one for VXLAN, unused on this host."""
-    used = _used_networks()
-    for _attempt in range(50):
-        second, third = random.randint(64, 191), random.randint(0, 253)
-        links = ipaddress.ip_network(f"10.{second}.{third}.0/29")
-        tunnel = ipaddress.ip_network(f"10.{second}.{third + 1}.0/24")
-        lan = ipaddress.ip_network(f"10.{second}.{third + 2}.0/24")
-        if not any(network.overlaps(net) for net in used for network in (links, tunnel, lan)):
-            return list(links.subnets(new_prefix=30)), tunnel, lan
-    raise RuntimeError("no free private network found for the test")
+    links, tunnel, lan = unused_networks(29, 24, 24)
+    return list(links.subnets(new_prefix=30)), tunnel, lan
 
 
 def _userspace_pid(interface):
